@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Fits validatePhoto's calibrated score on validation (tile, photo) pairs and measures its ROC-AUC.
+
+For a tile with terrain probabilities p(t) and a photo with scene probabilities q(g), the
+expected ground distribution is e = p @ M (M: compatibility matrix). The evidence is the log
+likelihood ratio  x = log(e . q) - log(pi . q)  against the base rate pi of ground terrains,
+which discounts photos that are ambiguous anyway. A logistic curve sigma(a x + b) fitted on
+half of the validation tiles turns x into a probability that the pair matches; ROC-AUC,
+Brier score and the verdict thresholds are measured on the other half.
+
+Pairs: for each validation tile, matched photos are drawn from ground classes in proportion to
+the tile terrain's row of M; mismatched photos from classes that row gives zero.
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from groundview.classifier import ClassifierConfig, predict  # noqa: E402
+from groundview.common import SCENE_CLASSES, TERRAIN_CLASSES, base_parser, read_json, setup, write_json  # noqa: E402
+from groundview.compat import compatibility_matrix  # noqa: E402
+from groundview.data import load_ground, load_terrain, make_synthetic_data, split_masks  # noqa: E402
+from groundview.metrics import roc_auc  # noqa: E402
+from groundview.models import SmallResNet  # noqa: E402
+
+EPS = 1e-6
+
+
+def evidence(p_tile: np.ndarray, q_photo: np.ndarray, m: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    e = p_tile @ m
+    return np.log((e * q_photo).sum(-1) + EPS) - np.log((prior * q_photo).sum(-1) + EPS)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, iters: int = 50, ridge: float = 1e-2) -> tuple[float, float]:
+    """Newton's method on the 2-parameter logistic likelihood (Platt scaling), lightly ridged
+    so that perfectly separable (tiny) data still gives a finite curve."""
+    a, b = 1.0, 0.0
+    for _ in range(iters):
+        s = 1 / (1 + np.exp(-np.clip(a * x + b, -50, 50)))
+        g = np.array([((s - y) * x).sum() + ridge * a, (s - y).sum()])
+        w = s * (1 - s) + 1e-9
+        h = np.array([[(w * x * x).sum() + ridge, (w * x).sum()], [(w * x).sum(), w.sum() + 1e-9]])
+        a, b = np.array([a, b]) - np.linalg.solve(h, g)
+    return float(a), float(b)
+
+
+def load_classifier(runs: Path, name: str, n: int, device):
+    meta = read_json(runs / name / "result.json")
+    m = SmallResNet(n)
+    m.load_state_dict(torch.load(runs / name / "model.pt", map_location=device))
+    cfg = ClassifierConfig(name, meta["classes"], meta["inputSize"], tuple(meta["mean"]), tuple(meta["std"]))
+    return m.to(device).eval(), cfg
+
+
+def make_pairs(tile_labels, photo_labels, m, per_tile: int, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    by_class = {g: np.nonzero(photo_labels == g)[0] for g in range(m.shape[1])}
+    ti, pi, y = [], [], []
+    for i, t in enumerate(tile_labels):
+        row = m[t] * np.array([len(by_class[g]) > 0 for g in range(m.shape[1])])
+        bad = [g for g in range(m.shape[1]) if m[t, g] == 0 and len(by_class[g])]
+        for _ in range(per_tile):
+            g = rng.choice(m.shape[1], p=row / row.sum())
+            ti.append(i); pi.append(rng.choice(by_class[g])); y.append(1)
+            g = rng.choice(bad)
+            ti.append(i); pi.append(rng.choice(by_class[g])); y.append(0)
+    return np.array(ti), np.array(pi), np.array(y)
+
+
+def main(argv=None) -> int:
+    p = base_parser(__doc__)
+    p.add_argument("--pairs-per-tile", type=int, default=10)
+    p.add_argument("--max-error", type=float, default=0.10,
+                   help="verdict bands: PLAUSIBLE/SUSPICIOUS only where at most this share of the fit pairs disagree")
+    args = p.parse_args(argv)
+    device = setup(args)
+    runs, data = Path(args.runs), Path(args.data)
+    if args.dry_run:
+        data = make_synthetic_data(Path(tempfile.mkdtemp(prefix="gv-dry-")))
+    tmodel, tcfg = load_classifier(runs, "terrain", len(TERRAIN_CLASSES), device)
+    smodel, scfg = load_classifier(runs, "scene", len(SCENE_CLASSES), device)
+    tiles = load_terrain(data, read_json(runs / "terrain" / "result.json").get("cacheSize", 112), runs / "cache")
+    photos = load_ground(data, 80 if not args.dry_run else 40, runs / "cache")
+    tiles = tiles.subset(split_masks(tiles)[1] if split_masks(tiles)[1].any() else split_masks(tiles)[0])
+    photos = photos.subset(split_masks(photos)[1] if split_masks(photos)[1].any() else split_masks(photos)[0])
+    pt, _ = predict(tmodel, tiles.images, tcfg, device)
+    qp, _ = predict(smodel, photos.images, scfg, device)
+    m = compatibility_matrix()
+    prior = m.mean(0)
+    rng = np.random.default_rng(args.seed)
+    ti, pi, y = make_pairs(tiles.labels, photos.labels, m, args.pairs_per_tile, rng)
+    x = evidence(pt[ti], qp[pi], m, prior)
+    fit = (np.arange(len(tiles)) % 2 == 0)[ti]            # half the tiles fit, the other half measure
+    a, b = fit_logistic(x[fit], y[fit].astype(np.float64))
+    score = 1 / (1 + np.exp(-(a * x + b)))
+    auc = roc_auc(score[~fit], y[~fit] == 1)
+    brier = float(((score[~fit] - y[~fit]) ** 2).mean())
+    thr_grid = np.linspace(0.01, 0.99, 99)
+    sf, yf = score[fit], y[fit]
+    youden = [((sf >= t) & (yf == 1)).sum() / max((yf == 1).sum(), 1) - ((sf >= t) & (yf == 0)).sum() / max((yf == 0).sum(), 1) for t in thr_grid]
+    threshold = float(thr_grid[int(np.argmax(youden))])
+    hi = next((float(t) for t in thr_grid if (sf >= t).any() and (yf[sf >= t] == 0).mean() <= args.max_error), threshold)
+    lo = next((float(t) for t in thr_grid[::-1] if (sf < t).any() and (yf[sf < t] == 1).mean() <= args.max_error), threshold)
+    lo, hi = min(lo, threshold), max(hi, threshold)
+    se, ye = score[~fit], y[~fit]
+    result = {
+        "compatibility": {"satellite": TERRAIN_CLASSES, "ground": SCENE_CLASSES, "matrix": m.tolist()},
+        "groundPrior": prior.tolist(),
+        "calibration": {"type": "logistic", "feature": "log(sum_g e_g q_g + 1e-6) - log(sum_g prior_g q_g + 1e-6), e = p_terrain @ matrix",
+                        "a": a, "b": b},
+        "threshold": threshold, "plausibleAbove": hi, "suspiciousBelow": lo,
+        "rocAuc": auc, "brier": brier,
+        "atThreshold": {"tpr": float((se[ye == 1] >= threshold).mean()), "fpr": float((se[ye == 0] >= threshold).mean())},
+        "pairs": {"fit": int(fit.sum()), "eval": int((~fit).sum()), "perTile": args.pairs_per_tile,
+                  "tiles": len(tiles), "photos": len(photos)},
+        "dryRun": args.dry_run,
+    }
+    write_json(runs / "validation" / "result.json", result)
+    print(f"[validation] ROC-AUC={auc:.4f} brier={brier:.4f} threshold={threshold:.2f} bands=({lo:.2f}, {hi:.2f}) a={a:.3f} b={b:.3f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Groundview trainer: terrain/scene classifiers, landscape generator and satellite encoder."""

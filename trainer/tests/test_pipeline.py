@@ -1,0 +1,72 @@
+"""Runs every training command's --dry-run on tiny generated data, then export, end to end."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import onnx
+import pytest
+
+TRAINER = Path(__file__).resolve().parent.parent
+
+
+def run(script, *args):
+    r = subprocess.run([sys.executable, str(TRAINER / script), "--dry-run", *args], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return r.stdout
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    runs = tmp_path_factory.mktemp("runs")
+    out = runs / "models"
+    logs = {}
+    logs["terrain"] = run("train_terrain.py", "--runs", str(runs))
+    logs["scene"] = run("train_scene.py", "--runs", str(runs))
+    logs["generator"] = run("train_generator.py", "--runs", str(runs), "--sweep", "4,8")
+    logs["encoder"] = run("train_encoder.py", "--runs", str(runs))
+    logs["validation"] = run("fit_validation.py", "--runs", str(runs))
+    logs["export"] = run("export.py", "--runs", str(runs), "--out", str(out))
+    return runs, out, logs
+
+
+def test_training_prints_progress(exported):
+    _, _, logs = exported
+    assert "epoch 1/1" in logs["terrain"] and "left~" in logs["terrain"]
+    assert "small-loss cleaning removed" in logs["scene"]
+    assert "sweep d=4" in logs["generator"] and "sweep d=8" in logs["generator"]
+    assert "terrain consistency" in logs["encoder"]
+    assert "ROC-AUC" in logs["validation"]
+
+
+def test_manifest_has_the_export_contract(exported):
+    _, out, _ = exported
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["version"] and m["trainedAt"]
+    models = m["models"]
+    tc = models["terrainClassifier"]
+    assert tc["classes"] == ["grass", "field", "industrial", "water", "forest", "residential", "parking"]
+    assert tc["groundResolutionM"] > 0 and len(tc["input"]["size"]) == 2
+    assert len(tc["input"]["mean"]) == 3 and len(tc["input"]["std"]) == 3
+    assert tc["outputs"] == {"probabilities": "probabilities"}
+    sc = models["sceneClassifier"]
+    assert sc["classes"][0] == "forest" and len(sc["classes"]) == 10
+    assert set(sc["outputs"]) == {"probabilities", "embedding"}
+    g = models["generator"]
+    assert g["outputRange"] == [-1, 1] and g["size"] == [128, 128] and g["latentDim"] in (4, 8)
+    assert models["encoder"]["latentDim"] == g["latentDim"]
+    v = models["validation"]
+    assert {"calibration", "threshold", "rocAuc", "compatibility"} <= set(v)
+    assert len(v["compatibility"]["matrix"]) == 7
+
+
+def test_onnx_files_are_valid_and_reproduced_by_onnxruntime_node(exported):
+    _, out, _ = exported
+    m = json.loads((out / "manifest.json").read_text())
+    for name, spec in m["models"].items():
+        if name == "validation":
+            continue
+        onnx.checker.check_model(onnx.load(str(out / spec["file"])))
+        assert (out / spec["golden"]).exists()
+        assert spec["metrics"]["onnx"]["maxAbsDiff"] < 1e-3
+    assert (out / "contact_sheet.png").stat().st_size > 1000

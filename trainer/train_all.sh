@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Retrains every Groundview model from scratch and exports them to models/.
+# usage: trainer/train_all.sh [--data ../shared/data] [--runs trainer/runs] [--dry-run]
+# Environment: TRAINER_THREADS (CPU threads per step, default 1); on a CUDA machine every
+# step uses the GPU unchanged (--device auto).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-/usr/bin/python3}
+DATA=../shared/data RUNS=trainer/runs EXTRA=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --data) DATA=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    --dry-run) EXTRA+=(--dry-run); shift ;;
+    *) echo "unknown flag $1" >&2; exit 2 ;;
+  esac
+done
+OUT=models
+[ ${#EXTRA[@]} -gt 0 ] && OUT="$RUNS/models"
+common=(--data "$DATA" --runs "$RUNS" "${EXTRA[@]}")
+# The two classifiers are independent: train them side by side.
+$PY trainer/train_terrain.py "${common[@]}" --epochs 80 --input-size 96 --cache-size 128 &
+terrain=$!
+$PY trainer/train_scene.py "${common[@]}" --epochs 16 --clean-after 3
+wait $terrain
+$PY trainer/train_generator.py "${common[@]}" --sweep 4,8,16,32 --sweep-minutes 3 --minutes 25
+$PY trainer/train_encoder.py "${common[@]}" --epochs 30
+$PY trainer/fit_validation.py "${common[@]}"
+$PY trainer/export.py "${common[@]}" --out "$OUT"

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Trains the encoder: satellite tile -> latent so that generator(latent) shows the ground terrain.
+
+There is no paired data, so supervision is at terrain level (as in the study project): the
+frozen scene classifier's probabilities on generator(encoder(tile)) are pulled, by KL
+divergence, towards the row of the compatibility matrix for the tile's terrain; a prior term
+keeps each batch of latents near N(0, I), where the generator was trained. The trunk starts
+from the trained terrain classifier's weights.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from groundview.common import TERRAIN_CLASSES, Progress, base_parser, read_json, setup, write_json  # noqa: E402
+from groundview.compat import compatibility_matrix  # noqa: E402
+from groundview.data import augment, load_terrain, make_synthetic_data, normalise, split_masks, to_tensor, resize  # noqa: E402
+from groundview.models import Encoder, Generator  # noqa: E402
+from train_generator import load_scene, scene_input  # noqa: E402
+
+
+def prior_loss(z: torch.Tensor) -> torch.Tensor:
+    """Batch moments near N(0, I) plus a penalty on latents far outside the typical shell."""
+    mean, var = z.mean(0), z.var(0)
+    radius = (z ** 2).mean(1)
+    return (mean ** 2).mean() + ((var - 1) ** 2).mean() + F.relu(radius - 2.0).mean()
+
+
+def load_generator(runs: Path, device) -> Generator:
+    s = torch.load(runs / "generator" / "vaegan.pt", map_location=device)
+    g = Generator(s["d"])
+    g.load_state_dict(s["G"])
+    g.to(device).eval()
+    for p in g.parameters():
+        p.requires_grad_(False)
+    return g
+
+
+@torch.no_grad()
+def encode_generate_classify(enc, gen_model, scene, images: np.ndarray, tmeta, device, batch=256):
+    """Latents, generated images (in [-1, 1]) and scene probabilities for uint8 tiles."""
+    sm, smeta = scene
+    enc.eval()
+    zs, imgs, probs = [], [], []
+    for i in range(0, len(images), batch):
+        x = normalise(resize(to_tensor(images[i:i + batch], device), tmeta["inputSize"]), tmeta["mean"], tmeta["std"])
+        z = enc(x)
+        img = gen_model(z)
+        zs.append(z.cpu()); imgs.append(img.cpu())
+        probs.append(torch.softmax(sm(scene_input(img, smeta)), 1).cpu())
+    return torch.cat(zs), torch.cat(imgs), torch.cat(probs)
+
+
+def terrain_consistency(probs: torch.Tensor, labels: np.ndarray, m: np.ndarray) -> float:
+    """Share of tiles whose generated landscape is classified into a compatible ground terrain."""
+    pred = probs.argmax(1).numpy()
+    return float((m[labels, pred] > 0).mean())
+
+
+def main(argv=None) -> int:
+    p = base_parser(__doc__)
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--w-prior", type=float, default=0.5)
+    args = p.parse_args(argv)
+    device = setup(args)
+    runs, data = Path(args.runs), Path(args.data)
+    if args.dry_run:
+        data = make_synthetic_data(Path(tempfile.mkdtemp(prefix="gv-dry-")))
+        args.epochs = 1
+    tmeta = read_json(runs / "terrain" / "result.json")
+    scene = load_scene(runs, device)
+    if scene is None:
+        raise SystemExit("train the scene classifier first (runs/scene)")
+    g = load_generator(runs, device)
+    d = g.latent_dim
+    ds = load_terrain(data, read_json(runs / "terrain" / "result.json").get("cacheSize", 112), runs / "cache")
+    tr_mask, va_mask = split_masks(ds)
+    train, val = ds.subset(tr_mask), ds.subset(va_mask if va_mask.any() else tr_mask)
+    enc = Encoder(d).to(device)
+    trunk = {k: v for k, v in torch.load(runs / "terrain" / "model.pt", map_location=device).items() if not k.startswith("head.")}
+    enc.backbone.load_state_dict(trunk, strict=False)
+    m = compatibility_matrix()
+    target = torch.tensor(m, dtype=torch.float32, device=device)
+    opt = torch.optim.AdamW(enc.parameters(), lr=args.lr, weight_decay=1e-4)
+    steps = max(1, math.ceil(len(train) / args.batch))
+    if args.dry_run:
+        steps = 2
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps, pct_start=0.1)
+    gen = torch.Generator().manual_seed(args.seed)
+    prog = Progress("encoder", args.epochs)
+    sm, smeta = scene
+    best, best_state, history = -1.0, None, []
+    for epoch in range(args.epochs):
+        enc.train()
+        perm = torch.randperm(len(train), generator=gen).numpy()
+        tot = {"kl": 0.0, "prior": 0.0}
+        for s in range(steps):
+            idx = np.sort(perm[s * args.batch:(s + 1) * args.batch])
+            if len(idx) < 2:
+                continue
+            x = augment(to_tensor(train.images[idx], device), tmeta["inputSize"], gen, scale=(0.3, 1.0), colour=0.25)
+            z = enc(normalise(x, tmeta["mean"], tmeta["std"]))
+            logq = F.log_softmax(sm(scene_input(g(z), smeta)), 1)
+            t = target[torch.from_numpy(train.labels[idx]).to(device)]
+            kl = (t * (torch.log(t.clamp_min(1e-8)) - logq)).sum(1).mean()
+            pl = prior_loss(z)
+            loss = kl + args.w_prior * pl
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            tot["kl"] += float(kl); tot["prior"] += float(pl)
+        _, _, probs = encode_generate_classify(enc, g, scene, val.images, tmeta, device)
+        tc = terrain_consistency(probs, val.labels, m)
+        history.append({"epoch": epoch + 1, "kl": tot["kl"] / steps, "prior": tot["prior"] / steps, "valTerrainConsistency": tc})
+        prog.epoch(epoch, kl=tot["kl"] / steps, prior=tot["prior"] / steps, val_consistency=tc)
+        if tc >= best:
+            best, best_state = tc, {k: v.detach().clone() for k, v in enc.state_dict().items()}
+    enc.load_state_dict(best_state)
+    z, _, probs = encode_generate_classify(enc, g, scene, val.images, tmeta, device)
+    per_class = {c: float((m[val.labels[val.labels == i], probs[val.labels == i].argmax(1).numpy()] > 0).mean())
+                 for i, c in enumerate(TERRAIN_CLASSES) if (val.labels == i).any()}
+    out = runs / "encoder"
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(enc.state_dict(), out / "model.pt")
+    write_json(out / "result.json", {
+        "latentDim": d, "dryRun": args.dry_run,
+        "metrics": {"terrainConsistency": terrain_consistency(probs, val.labels, m),
+                    "terrainConsistencyByTerrain": per_class,
+                    "latentMean": float(z.mean()), "latentStd": float(z.std()), "training": history},
+    })
+    print(f"[encoder] val terrain consistency={terrain_consistency(probs, val.labels, m):.4f} by terrain={per_class}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
