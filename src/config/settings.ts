@@ -1,0 +1,86 @@
+/**
+ * Every setting Groundview reads, parsed once from the environment into a frozen object.
+ * Nothing else in the code base reads `process.env` (README has the table of settings).
+ */
+import path from "node:path";
+
+export interface Settings {
+  readonly port: number;
+  readonly host: string;
+  /** Absent: embedded PGlite + PostGIS stored under `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  readonly databasePoolSize: number;
+  readonly dataDir: string;
+  /** XYZ template, `mbtiles:` path, directory, preset name, or `imported`. */
+  readonly tileSource: string;
+  readonly tileMinZoom: number | undefined;
+  readonly tileMaxZoom: number | undefined;
+  readonly tileAttribution: string | undefined;
+  readonly tileTtlSeconds: number;
+  readonly tileNegativeTtlSeconds: number;
+  readonly tileMaxBytes: number;
+  readonly tileMaxPixels: number;
+  readonly memoryCacheBytes: number;
+  readonly upstreamConcurrency: number;
+  readonly upstreamTimeoutMs: number;
+  readonly upstreamRetries: number;
+  readonly upstreamRetryBaseMs: number;
+  readonly upstreamUserAgent: string;
+  readonly leaseTtlMs: number;
+  readonly leasePollMs: number;
+  readonly publicUrl: string | undefined;
+  readonly production: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+export class SettingsError extends Error {}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return def;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new SettingsError(`${name} must be an integer in [${min}, ${max}], got '${raw}'`);
+  }
+  return v;
+}
+
+function optInt(env: Env, name: string, min: number, max: number): number | undefined {
+  return env[name] === undefined || env[name] === "" ? undefined : int(env, name, 0, min, max);
+}
+
+/** Builds the settings from an environment (defaults documented in README.md). */
+export function loadSettings(env: Env = process.env): Settings {
+  const dataDir = path.resolve(env.GROUNDVIEW_DATA_DIR || "./.groundview");
+  const minZoom = optInt(env, "TILE_MIN_ZOOM", 0, 24);
+  const maxZoom = optInt(env, "TILE_MAX_ZOOM", 0, 24);
+  if (minZoom !== undefined && maxZoom !== undefined && minZoom > maxZoom) {
+    throw new SettingsError(`TILE_MIN_ZOOM (${minZoom}) is above TILE_MAX_ZOOM (${maxZoom})`);
+  }
+  return Object.freeze({
+    port: int(env, "PORT", 4000, 0, 65535),
+    host: env.HOST || "0.0.0.0",
+    databaseUrl: env.DATABASE_URL || undefined,
+    databasePoolSize: int(env, "DATABASE_POOL_SIZE", 10, 1, 200),
+    dataDir,
+    tileSource: env.TILE_SOURCE || "esri-world-imagery",
+    tileMinZoom: minZoom,
+    tileMaxZoom: maxZoom,
+    tileAttribution: env.TILE_ATTRIBUTION || undefined,
+    tileTtlSeconds: int(env, "TILE_TTL_SECONDS", 7 * 24 * 3600, 1, 10 * 365 * 24 * 3600),
+    tileNegativeTtlSeconds: int(env, "TILE_NEGATIVE_TTL_SECONDS", 300, 1, 7 * 24 * 3600),
+    tileMaxBytes: int(env, "TILE_MAX_BYTES", 2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+    tileMaxPixels: int(env, "TILE_MAX_PIXELS", 1024 * 1024, 256, 16 * 1024 * 1024),
+    memoryCacheBytes: int(env, "TILE_MEMORY_CACHE_MB", 64, 0, 16384) * 1024 * 1024,
+    upstreamConcurrency: int(env, "UPSTREAM_CONCURRENCY", 8, 1, 256),
+    upstreamTimeoutMs: int(env, "UPSTREAM_TIMEOUT_MS", 5000, 50, 120000),
+    upstreamRetries: int(env, "UPSTREAM_RETRIES", 2, 0, 10),
+    upstreamRetryBaseMs: int(env, "UPSTREAM_RETRY_BASE_MS", 200, 1, 60000),
+    upstreamUserAgent: env.UPSTREAM_USER_AGENT || "Groundview/0.1 (+tile cache)",
+    leaseTtlMs: int(env, "TILE_LEASE_TTL_MS", 30000, 100, 600000),
+    leasePollMs: int(env, "TILE_LEASE_POLL_MS", 25, 1, 5000),
+    publicUrl: env.PUBLIC_URL || undefined,
+    production: env.NODE_ENV === "production",
+  });
+}

@@ -1,0 +1,89 @@
+/**
+ * Opens the database in one of two modes with the same schema and code paths:
+ * embedded (PGlite + PostGIS + cube, persisted under GROUNDVIEW_DATA_DIR) when DATABASE_URL
+ * is absent, or a PostgreSQL/PostGIS server through Prisma's pg adapter.
+ */
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { cube } from "@electric-sql/pglite/contrib/cube";
+import { postgis } from "@electric-sql/pglite-postgis";
+import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { PrismaClient } from "../generated/prisma/client.js";
+import { migrate, type MigrationReport } from "./migrate.js";
+import type { SqlRunner } from "./sql-runner.js";
+
+export type DatabaseKind = "embedded" | "server";
+
+export interface Database {
+  readonly kind: DatabaseKind;
+  readonly prisma: PrismaClient;
+  readonly migrations: MigrationReport;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  databaseUrl?: string;
+  dataDir: string;
+  poolSize: number;
+}
+
+/** Opens, migrates and returns the database. */
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  return opts.databaseUrl ? openServer(opts.databaseUrl, opts.poolSize) : openEmbedded(opts.dataDir);
+}
+
+async function openEmbedded(dataDir: string): Promise<Database> {
+  const dir = path.join(dataDir, "pgdata");
+  await mkdir(dir, { recursive: true });
+  const lite = await PGlite.create(dir, { extensions: { postgis, cube } });
+  const runner: SqlRunner = {
+    query: async <T>(sql: string, params?: unknown[]) => (await lite.query<T>(sql, params)).rows,
+    exec: async (sql) => void (await lite.exec(sql)),
+    close: () => lite.close(),
+  };
+  const migrations = await migrate(runner);
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
+  return {
+    kind: "embedded",
+    prisma,
+    migrations,
+    ping: async () => void (await lite.query("SELECT 1")),
+    close: async () => {
+      await prisma.$disconnect();
+      await lite.close();
+    },
+  };
+}
+
+async function openServer(url: string, poolSize: number): Promise<Database> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const runner: SqlRunner = {
+    query: async <T>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as T[],
+    exec: async (sql) => void (await client.query(sql)),
+    close: () => client.end(),
+  };
+  let migrations: MigrationReport;
+  try {
+    migrations = await migrate(runner);
+  } finally {
+    await client.end();
+  }
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    kind: "server",
+    prisma,
+    migrations,
+    ping: async () => void (await pool.query("SELECT 1")),
+    close: async () => {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}

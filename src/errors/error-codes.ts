@@ -1,0 +1,30 @@
+/**
+ * The one set of machine-readable error codes. Clients branch on `extensions.code`
+ * (GraphQL) or `error.code` (HTTP JSON bodies), never on message text.
+ */
+export enum ErrorCode {
+  /** A coordinate, zoom or tile index outside its valid range. */
+  OUT_OF_RANGE = "OUT_OF_RANGE",
+  /** Any other malformed argument. */
+  BAD_USER_INPUT = "BAD_USER_INPUT",
+  /** The source has no imagery for this tile (outside coverage). */
+  TILE_NOT_FOUND = "TILE_NOT_FOUND",
+  /** The upstream failed (errors, timeouts, invalid images) and nothing usable is cached. */
+  TILE_UNAVAILABLE = "TILE_UNAVAILABLE",
+  /** The database is unreachable or failed. */
+  DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE",
+  /** Request route not found. */
+  NOT_FOUND = "NOT_FOUND",
+  INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR",
+}
+
+/** HTTP status for each code, used by the REST endpoints. */
+export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
+  [ErrorCode.OUT_OF_RANGE]: 400,
+  [ErrorCode.BAD_USER_INPUT]: 400,
+  [ErrorCode.TILE_NOT_FOUND]: 404,
+  [ErrorCode.TILE_UNAVAILABLE]: 502,
+  [ErrorCode.DATABASE_UNAVAILABLE]: 503,
+  [ErrorCode.NOT_FOUND]: 404,
+  [ErrorCode.INTERNAL_SERVER_ERROR]: 500,
+});

@@ -1,0 +1,56 @@
+/**
+ * The HTTP front: tiles, health, metrics and GraphQL on one plain Node server. No framework:
+ * the cached-tile path is the hot one and must stay close to a bare handler's speed.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { ApolloServer } from "@apollo/server";
+import type { GraphQLContext } from "../graphql/context.js";
+import type { Metrics } from "../metrics/metrics.js";
+import type { TileCache } from "../tiles/tile-cache.js";
+import { serveGraphQL } from "./graphql.route.js";
+import { notFound, sendError, sendJson } from "./respond.js";
+import { serveTile, TILE_ROUTE } from "./tiles.route.js";
+
+export interface HttpDeps {
+  apollo: ApolloServer<GraphQLContext>;
+  context: GraphQLContext;
+  tileCache: TileCache;
+  metrics: Metrics;
+  /** Resolves when every dependency (database, later models) is ready. */
+  ready: () => Promise<void>;
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, d: HttpDeps): Promise<[string, number]> {
+  const path = (req.url ?? "/").split("?", 1)[0];
+  const method = req.method ?? "GET";
+  if (path === "/graphql") return ["graphql", await serveGraphQL(req, res, d.apollo, d.context)];
+  if (method !== "GET" && method !== "HEAD") return ["other", sendJson(res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: `${method} is not allowed here` } })];
+  const tile = TILE_ROUTE.exec(path);
+  if (tile) return ["tile", await serveTile(req, res, d.tileCache, tile)];
+  if (path === "/healthz") {
+    try {
+      await d.ready();
+      return ["healthz", sendJson(res, 200, { status: "ok" })];
+    } catch (err) {
+      return ["healthz", sendJson(res, 503, { status: "unavailable", reason: (err as Error).message })];
+    }
+  }
+  if (path === "/metrics") {
+    const body = await d.metrics.registry.metrics();
+    res.writeHead(200, { "content-type": d.metrics.registry.contentType });
+    res.end(body);
+    return ["metrics", 200];
+  }
+  return ["other", notFound(res)];
+}
+
+export function createHttpServer(d: HttpDeps): Server {
+  return createServer((req, res) => {
+    const start = process.hrtime.bigint();
+    route(req, res, d)
+      .catch((err) => ["other", res.headersSent ? (res.destroy(), 500) : sendError(res, err)] as [string, number])
+      .then(([name, status]) => {
+        d.metrics.httpDuration.observe({ route: name, status: String(status) }, Number(process.hrtime.bigint() - start) / 1e9);
+      });
+  });
+}

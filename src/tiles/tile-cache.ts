@@ -1,0 +1,242 @@
+/**
+ * The satellite tile cache: memory LRU -> Postgres/PGlite -> upstream, read-through with expiry.
+ *
+ * - Single-flight: concurrent requests for one tile share one load inside a process, and a
+ *   database lease makes processes sharing one database fetch it once between them.
+ * - Revalidation: an expired tile is re-fetched conditionally (If-None-Match /
+ *   If-Modified-Since); a 304 only moves the expiry.
+ * - Negative caching: tiles the source does not have are remembered for a short TTL.
+ * - Only validated images are stored; when upstream fails and an expired copy exists, the
+ *   expired copy is served (stale-if-error) rather than an error.
+ */
+import { randomUUID } from "node:crypto";
+import { ErrorCode } from "../errors/error-codes.js";
+import { GroundviewError } from "../errors/errors.js";
+import type { Metrics } from "../metrics/metrics.js";
+import { checkTileImage, InvalidTileImage } from "./image-check.js";
+import type { TileSource } from "./sources/tile-source.js";
+import { UpstreamError } from "./sources/tile-source.js";
+import { MemoryLru } from "./memory-lru.js";
+import { type TileKey, tileKeyString, validateTileKey } from "./tile-math.js";
+import { type StoredTile, TileStore } from "./tile-store.js";
+import { Upstream, type UpstreamPolicy } from "./upstream.js";
+
+export interface TileCacheSettings extends UpstreamPolicy {
+  ttlSeconds: number;
+  negativeTtlSeconds: number;
+  maxPixels: number;
+  memoryBytes: number;
+  leaseTtlMs: number;
+  leasePollMs: number;
+}
+
+/** A tile as served: the bytes plus what HTTP caching needs. */
+export interface CachedTile {
+  readonly key: TileKey;
+  readonly bytes: Uint8Array;
+  readonly contentType: string;
+  /** sha256 of the bytes; the strong ETag. */
+  readonly contentHash: string;
+  readonly fetchedAt: Date;
+  readonly expiresAt: Date;
+  readonly pinned: boolean;
+  /** True when served past its expiry because upstream failed. */
+  readonly stale: boolean;
+}
+
+type Entry = { missing: true; expiresAt: Date } | { missing: false; tile: CachedTile };
+
+export type CacheState = "memory" | "database" | "absent";
+
+export class TileCache {
+  private readonly memory: MemoryLru<Entry>;
+  private readonly inFlight = new Map<string, Promise<Entry>>();
+  private readonly upstream: Upstream;
+  private readonly store: TileStore;
+  private readonly owner = randomUUID();
+
+  constructor(
+    store: TileStore,
+    readonly source: TileSource,
+    private readonly settings: TileCacheSettings,
+    private readonly metrics: Metrics,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.store = store;
+    this.memory = new MemoryLru(settings.memoryBytes, (b) => metrics.memoryCacheBytes.set(b));
+    this.upstream = new Upstream(source, settings, metrics);
+  }
+
+  /**
+   * The tile at `key`, from cache or upstream.
+   * @throws GroundviewError OUT_OF_RANGE, TILE_NOT_FOUND (outside coverage) or TILE_UNAVAILABLE
+   */
+  async get(key: TileKey): Promise<CachedTile> {
+    validateTileKey(key, this.source.zoom);
+    const id = tileKeyString(key);
+    const hot = this.memory.get(id);
+    if (hot && (hot.missing ? hot.expiresAt : hot.tile.pinned ? Infinity : hot.tile.expiresAt).valueOf() > this.now()) {
+      this.metrics.tileCacheLookups.inc({ result: hot.missing ? "negative_hit" : "memory_hit" });
+      return this.unwrap(key, hot);
+    }
+    let pending = this.inFlight.get(id);
+    if (pending) {
+      this.metrics.singleFlightJoins.inc({ scope: "process" });
+    } else {
+      pending = this.load(key).finally(() => this.inFlight.delete(id));
+      this.inFlight.set(id, pending);
+    }
+    return this.unwrap(key, await pending);
+  }
+
+  /** Where a tile currently is, without fetching it. */
+  async state(key: TileKey): Promise<{ state: CacheState; tile?: CachedTile }> {
+    const hot = this.memory.get(tileKeyString(key));
+    if (hot && !hot.missing && this.fresh(hot.tile)) return { state: "memory", tile: hot.tile };
+    const row = await this.store.get(this.source.id, key);
+    if (row?.status === "AVAILABLE" && (row.pinned || row.expiresAt.valueOf() > this.now())) {
+      return { state: "database", tile: toCached(key, row, false) };
+    }
+    return { state: "absent" };
+  }
+
+  private fresh(t: CachedTile): boolean {
+    return t.pinned || t.expiresAt.valueOf() > this.now();
+  }
+
+  private unwrap(key: TileKey, e: Entry): CachedTile {
+    if (e.missing) {
+      throw new GroundviewError(ErrorCode.TILE_NOT_FOUND, `the tile source has no imagery for tile ${tileKeyString(key)}`, {
+        z: key.z,
+        x: key.x,
+        y: key.y,
+      });
+    }
+    return e.tile;
+  }
+
+  private remember(key: TileKey, e: Entry): Entry {
+    this.memory.set(tileKeyString(key), e, e.missing ? 64 : e.tile.bytes.byteLength + 256);
+    return e;
+  }
+
+  /** Database, then upstream under the cross-process lease. */
+  private async load(key: TileKey): Promise<Entry> {
+    const deadline = this.now() + this.settings.leaseTtlMs + this.settings.timeoutMs * (this.settings.retries + 1);
+    let waited = false;
+    for (;;) {
+      const row = await this.store.get(this.source.id, key);
+      const fromRow = this.fromRow(key, row);
+      if (fromRow) {
+        this.metrics.tileCacheLookups.inc({ result: fromRow.missing ? "negative_hit" : "db_hit" });
+        return this.remember(key, fromRow);
+      }
+      if (await this.store.acquireLease(this.source.id, key, this.owner, this.settings.leaseTtlMs)) {
+        try {
+          // Re-read under the lease: another process may have finished just before we won it.
+          const again = this.fromRow(key, await this.store.get(this.source.id, key));
+          if (again) return this.remember(key, again);
+          this.metrics.tileCacheLookups.inc({ result: "miss" });
+          return await this.fetchAndStore(key, row);
+        } finally {
+          await this.store.releaseLease(this.source.id, key, this.owner).catch(() => undefined);
+        }
+      }
+      if (!waited) this.metrics.singleFlightJoins.inc({ scope: "lease" });
+      waited = true;
+      if (this.now() > deadline) {
+        throw new GroundviewError(ErrorCode.TILE_UNAVAILABLE, `timed out waiting for tile ${tileKeyString(key)}`);
+      }
+      await new Promise((r) => setTimeout(r, this.settings.leasePollMs));
+    }
+  }
+
+  /** A fresh row as a cache entry, or undefined when upstream must be asked. */
+  private fromRow(key: TileKey, row: StoredTile | null): Entry | undefined {
+    if (!row) return undefined;
+    if (!row.pinned && row.expiresAt.valueOf() <= this.now()) return undefined;
+    if (row.status === "MISSING") return { missing: true, expiresAt: row.expiresAt };
+    return { missing: false, tile: toCached(key, row, false) };
+  }
+
+  private expiry(maxAgeSeconds: number | undefined, negative = false): Date {
+    const ttl = negative
+      ? this.settings.negativeTtlSeconds
+      : maxAgeSeconds !== undefined && maxAgeSeconds > 0
+        ? Math.min(maxAgeSeconds, this.settings.ttlSeconds)
+        : this.settings.ttlSeconds;
+    return new Date(this.now() + ttl * 1000);
+  }
+
+  private async fetchAndStore(key: TileKey, previous: StoredTile | null): Promise<Entry> {
+    const src = this.source.id;
+    const stale = previous?.status === "AVAILABLE" ? previous : null;
+    let result;
+    try {
+      result = await this.upstream.fetch(key, {
+        etag: stale?.upstreamEtag ?? undefined,
+        lastModified: stale?.upstreamLastModified ?? undefined,
+      });
+    } catch (err) {
+      return this.failed(key, stale, err);
+    }
+    const fetchedAt = new Date(this.now());
+    if (result.kind === "missing") {
+      const expiresAt = this.expiry(undefined, true);
+      await this.store.putMissing(src, key, fetchedAt, expiresAt);
+      return this.remember(key, { missing: true, expiresAt });
+    }
+    if (result.kind === "not-modified") {
+      if (!stale) return this.failed(key, null, new UpstreamError("upstream answered 304 to an unconditional request", false));
+      const expiresAt = this.expiry(result.maxAgeSeconds);
+      await this.store.extend(src, key, fetchedAt, expiresAt);
+      return this.remember(key, { missing: false, tile: toCached(key, { ...stale, fetchedAt, expiresAt }, false) });
+    }
+    let contentType: string;
+    try {
+      contentType = await checkTileImage(result.tile.bytes, this.settings.maxPixels);
+    } catch (err) {
+      this.metrics.upstreamFetches.inc({ source: src, outcome: "invalid" });
+      return this.failed(key, stale, err);
+    }
+    const expiresAt = this.expiry(result.tile.maxAgeSeconds);
+    const hash = await this.store.putAvailable(src, key, {
+      bytes: result.tile.bytes,
+      contentType,
+      upstreamEtag: result.tile.etag,
+      upstreamLastModified: result.tile.lastModified,
+      fetchedAt,
+      expiresAt,
+    });
+    const tile: CachedTile = { key, bytes: result.tile.bytes, contentType, contentHash: hash, fetchedAt, expiresAt, pinned: false, stale: false };
+    return this.remember(key, { missing: false, tile });
+  }
+
+  /** Upstream failed: serve the expired copy if there is one, else a TILE_UNAVAILABLE error. */
+  private failed(key: TileKey, stale: StoredTile | null, err: unknown): Entry {
+    if (stale) {
+      this.metrics.tileCacheLookups.inc({ result: "stale_served" });
+      return { missing: false, tile: toCached(key, stale, true) };
+    }
+    const reason = err instanceof InvalidTileImage ? `invalid image from upstream (${err.message})` : (err as Error).message;
+    throw new GroundviewError(ErrorCode.TILE_UNAVAILABLE, `tile ${tileKeyString(key)} is unavailable: ${reason}`, {
+      z: key.z,
+      x: key.x,
+      y: key.y,
+      retryable: err instanceof UpstreamError ? err.retryable : false,
+    });
+  }
+}
+
+function toCached(key: TileKey, row: StoredTile, stale: boolean): CachedTile {
+  return {
+    key,
+    bytes: row.bytes as Uint8Array,
+    contentType: row.contentType as string,
+    contentHash: row.contentHash as string,
+    fetchedAt: row.fetchedAt,
+    expiresAt: row.expiresAt,
+    pinned: row.pinned,
+    stale,
+  };
+}

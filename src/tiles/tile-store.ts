@@ -1,0 +1,130 @@
+/**
+ * All database access of the tile cache: rows of `satellite_tile` and the cross-process fetch
+ * leases of `tile_fetch_lease`. Each write is a single statement, so a stored tile is never
+ * half-written and a failed write leaves the previous row intact.
+ */
+import { createHash } from "node:crypto";
+import type { PrismaClient } from "../generated/prisma/client.js";
+import type { TileKey } from "./tile-math.js";
+
+export interface StoredTile {
+  status: "AVAILABLE" | "MISSING";
+  bytes: Uint8Array | null;
+  contentType: string | null;
+  contentHash: string | null;
+  upstreamEtag: string | null;
+  upstreamLastModified: string | null;
+  pinned: boolean;
+  fetchedAt: Date;
+  expiresAt: Date;
+}
+
+export interface AvailableWrite {
+  bytes: Uint8Array;
+  contentType: string;
+  upstreamEtag?: string;
+  upstreamLastModified?: string;
+  fetchedAt: Date;
+  expiresAt: Date;
+  pinned?: boolean;
+}
+
+export const contentHash = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+const SELECT = {
+  status: true,
+  bytes: true,
+  contentType: true,
+  contentHash: true,
+  upstreamEtag: true,
+  upstreamLastModified: true,
+  pinned: true,
+  fetchedAt: true,
+  expiresAt: true,
+} as const;
+
+export class TileStore {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async get(source: string, k: TileKey): Promise<StoredTile | null> {
+    return this.prisma.satelliteTile.findUnique({ where: { source_z_x_y: { source, ...k } }, select: SELECT });
+  }
+
+  /** Stores an image; returns its content hash. */
+  async putAvailable(source: string, k: TileKey, t: AvailableWrite): Promise<string> {
+    const hash = contentHash(t.bytes);
+    const data = {
+      status: "AVAILABLE" as const,
+      bytes: Buffer.from(t.bytes) as Uint8Array<ArrayBuffer>,
+      contentType: t.contentType,
+      contentHash: hash,
+      byteLength: t.bytes.byteLength,
+      upstreamEtag: t.upstreamEtag ?? null,
+      upstreamLastModified: t.upstreamLastModified ?? null,
+      pinned: t.pinned ?? false,
+      fetchedAt: t.fetchedAt,
+      expiresAt: t.expiresAt,
+    };
+    await this.prisma.satelliteTile.upsert({
+      where: { source_z_x_y: { source, ...k } },
+      create: { source, ...k, ...data },
+      update: data,
+    });
+    return hash;
+  }
+
+  /** Records that the source has no tile here, unless an imported (pinned) tile exists. */
+  async putMissing(source: string, k: TileKey, fetchedAt: Date, expiresAt: Date): Promise<void> {
+    const data = {
+      status: "MISSING" as const,
+      bytes: null,
+      contentType: null,
+      contentHash: null,
+      byteLength: 0,
+      upstreamEtag: null,
+      upstreamLastModified: null,
+      fetchedAt,
+      expiresAt,
+    };
+    await this.prisma.satelliteTile.upsert({
+      where: { source_z_x_y: { source, ...k } },
+      create: { source, ...k, ...data },
+      update: data,
+    });
+  }
+
+  /** A 304 from upstream: the bytes are still good, only the expiry moves. */
+  async extend(source: string, k: TileKey, fetchedAt: Date, expiresAt: Date): Promise<void> {
+    await this.prisma.satelliteTile.update({ where: { source_z_x_y: { source, ...k } }, data: { fetchedAt, expiresAt } });
+  }
+
+  /**
+   * Takes the fetch lease for a tile if nobody holds a live one. Returns true when taken.
+   * One statement: concurrent callers (any process) cannot both win.
+   */
+  async acquireLease(source: string, k: TileKey, owner: string, ttlMs: number): Promise<boolean> {
+    const rows = await this.prisma.$queryRaw<{ owner: string }[]>`
+      INSERT INTO tile_fetch_lease (source, z, x, y, owner, expires_at)
+      VALUES (${source}, ${k.z}, ${k.x}, ${k.y}, ${owner}, now() + ${ttlMs} * interval '1 millisecond')
+      ON CONFLICT (source, z, x, y) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+      WHERE tile_fetch_lease.expires_at < now()
+      RETURNING owner`;
+    return rows.length === 1 && rows[0].owner === owner;
+  }
+
+  async releaseLease(source: string, k: TileKey, owner: string): Promise<void> {
+    await this.prisma.tileFetchLease.deleteMany({ where: { source, ...k, owner } });
+  }
+
+  /** Whether a live lease is held by anyone for this tile. */
+  async leaseHeld(source: string, k: TileKey): Promise<boolean> {
+    const rows = await this.prisma.$queryRaw<{ n: number }[]>`
+      SELECT 1 AS n FROM tile_fetch_lease
+      WHERE source = ${source} AND z = ${k.z} AND x = ${k.x} AND y = ${k.y} AND expires_at >= now()`;
+    return rows.length > 0;
+  }
+
+  async count(source: string): Promise<number> {
+    return this.prisma.satelliteTile.count({ where: { source } });
+  }
+}
