@@ -12,7 +12,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../generated/prisma/client.js";
-import { migrate, type MigrationReport } from "./migrate.js";
+import { DEFAULT_MIGRATIONS_DIR, migrate, type MigrationReport } from "./migrate.js";
 import type { SqlRunner } from "./sql-runner.js";
 
 export type DatabaseKind = "embedded" | "server";
@@ -30,14 +30,17 @@ export interface DatabaseOptions {
   databaseUrl?: string;
   dataDir: string;
   poolSize: number;
+  /** Defaults to the repository's prisma/migrations. */
+  migrationsDir?: string;
 }
 
 /** Opens, migrates and returns the database. */
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
-  return opts.databaseUrl ? openServer(opts.databaseUrl, opts.poolSize) : openEmbedded(opts.dataDir);
+  const dir = opts.migrationsDir ?? DEFAULT_MIGRATIONS_DIR;
+  return opts.databaseUrl ? openServer(opts.databaseUrl, opts.poolSize, dir) : openEmbedded(opts.dataDir, dir);
 }
 
-async function openEmbedded(dataDir: string): Promise<Database> {
+async function openEmbedded(dataDir: string, migrationsDir: string): Promise<Database> {
   const dir = path.join(dataDir, "pgdata");
   await mkdir(dir, { recursive: true });
   const lite = await PGlite.create(dir, { extensions: { postgis, cube } });
@@ -46,7 +49,13 @@ async function openEmbedded(dataDir: string): Promise<Database> {
     exec: async (sql) => void (await lite.exec(sql)),
     close: () => lite.close(),
   };
-  const migrations = await migrate(runner);
+  let migrations: MigrationReport;
+  try {
+    migrations = await migrate(runner, migrationsDir);
+  } catch (err) {
+    await lite.close();
+    throw err;
+  }
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
   return {
     kind: "embedded",
@@ -60,7 +69,7 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   };
 }
 
-async function openServer(url: string, poolSize: number): Promise<Database> {
+async function openServer(url: string, poolSize: number, migrationsDir: string): Promise<Database> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   const runner: SqlRunner = {
@@ -70,7 +79,7 @@ async function openServer(url: string, poolSize: number): Promise<Database> {
   };
   let migrations: MigrationReport;
   try {
-    migrations = await migrate(runner);
+    migrations = await migrate(runner, migrationsDir);
   } finally {
     await client.end();
   }

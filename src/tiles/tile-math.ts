@@ -61,7 +61,9 @@ export function validateTileKey(key: TileKey, range: ZoomRange): void {
 export function tileForPoint(lat: number, lon: number, z: number): TileKey {
   const [x, y] = pointToTile(lon, lat, z);
   const n = 2 ** z;
-  return { z, x: Math.min(Math.max(x, 0), n - 1), y: Math.min(Math.max(y, 0), n - 1) };
+  // tilebelt wraps lon 180 to column 0; keep it in the last column, whose bounds contain it.
+  const col = lon >= 180 ? n - 1 : x;
+  return { z, x: Math.min(Math.max(col, 0), n - 1), y: Math.min(Math.max(y, 0), n - 1) };
 }
 
 /** [west, south, east, north] of a tile in degrees. */

@@ -1,0 +1,45 @@
+/**
+ * Operator command: npm run import-raster -- <file.tif> [--min-zoom 12] [--max-zoom 17]
+ *   [--bands 1,2,3] [--scale] [--source imported]
+ * Stores the raster's tiles in the configured database (DATABASE_URL or the embedded one).
+ */
+import "reflect-metadata";
+import { parseArgs } from "node:util";
+import { loadSettings } from "../config/settings.js";
+import { openDatabase } from "../db/database.js";
+import { importRaster } from "./import-raster.js";
+import { TileStore } from "./tile-store.js";
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    "min-zoom": { type: "string", default: "12" },
+    "max-zoom": { type: "string", default: "17" },
+    bands: { type: "string", default: "1,2,3" },
+    scale: { type: "boolean", default: false },
+    source: { type: "string", default: "imported" },
+  },
+});
+if (positionals.length !== 1) {
+  console.error("usage: npm run import-raster -- <raster> [--min-zoom N] [--max-zoom N] [--bands 1,2,3] [--scale] [--source ID]");
+  process.exit(2);
+}
+const settings = loadSettings();
+const db = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir, poolSize: 2 });
+try {
+  const bands = values.bands.split(",").map(Number) as [number, number, number];
+  const report = await importRaster(new TileStore(db.prisma), {
+    file: positionals[0],
+    source: values.source,
+    minZoom: Number(values["min-zoom"]),
+    maxZoom: Number(values["max-zoom"]),
+    bands,
+    scale: values.scale || undefined,
+    maxPixels: settings.tileMaxPixels,
+    log: (l) => console.log(l),
+  });
+  console.log(`imported ${report.tiles} tiles into source '${values.source}' (per zoom: ${JSON.stringify(report.zooms)}), bbox ${report.bbox.map((v) => v.toFixed(5)).join(",")}`);
+  console.log(`serve them with TILE_SOURCE=${values.source === "imported" ? "imported" : values.source}`);
+} finally {
+  await db.close();
+}

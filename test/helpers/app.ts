@@ -1,0 +1,25 @@
+import { startApp, type App } from "../../src/app.js";
+import { loadSettings } from "../../src/config/settings.js";
+import type { TestDatabase } from "./databases.js";
+
+/** Starts the real service on an ephemeral loopback port against a test database. */
+export async function startTestApp(db: TestDatabase, env: Record<string, string> = {}): Promise<App> {
+  const settings = loadSettings({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    GROUNDVIEW_DATA_DIR: db.dataDir,
+    ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
+    UPSTREAM_RETRY_BASE_MS: "5",
+    ...env,
+  });
+  return startApp(settings);
+}
+
+export async function gql(app: App, query: string, variables: Record<string, unknown> = {}) {
+  const res = await fetch(`${app.url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: res.status, body: (await res.json()) as { data?: any; errors?: any[] } };
+}

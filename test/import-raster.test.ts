@@ -1,0 +1,50 @@
+/** import-raster with GDAL on a small georeferenced fixture made here (no ../shared needed). */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, test } from "node:test";
+import sharp from "sharp";
+import { openDatabase } from "../src/db/database.js";
+import { importRaster } from "../src/tiles/import-raster.js";
+import { TileStore } from "../src/tiles/tile-store.js";
+import { createTestDatabase } from "./helpers/databases.js";
+import { startTestApp } from "./helpers/app.js";
+
+describe("import-raster", () => {
+  test("a UTM GeoTIFF becomes pinned Web Mercator tiles whose bounds cover the raster", async () => {
+    const work = await mkdtemp(path.join(tmpdir(), "gv-raster-"));
+    const png = path.join(work, "src.png");
+    // 400x300 px, 4 bands like NAIP (R, G, B, NIR), 5 m pixels in UTM 14N near 47N 99W.
+    const raw = Buffer.alloc(400 * 300 * 4);
+    for (let i = 0; i < 400 * 300; i++) raw.set([40 + (i % 400) / 4, 120, 60 + Math.floor(i / 400) / 3, 200], i * 4);
+    await writeFile(png, await sharp(raw, { raw: { width: 400, height: 300, channels: 4 } }).png().toBuffer());
+    const tif = path.join(work, "area.tif");
+    execFileSync("gdal_translate", ["-q", "-of", "GTiff", "-a_srs", "EPSG:26914", "-a_ullr", "488000", "5208000", "490000", "5206500", png, tif]);
+    const t = await createTestDatabase("embedded");
+    try {
+      const db = await openDatabase({ dataDir: t.dataDir, poolSize: 1 });
+      const report = await importRaster(new TileStore(db.prisma), { file: tif, source: "imported", minZoom: 13, maxZoom: 15, maxPixels: 1 << 20 });
+      assert.ok(report.tiles >= 3, `tiles: ${report.tiles}`);
+      assert.deepEqual(Object.keys(report.zooms).map(Number).sort(), [13, 14, 15]);
+      const [w, s, e, n] = report.bbox;
+      assert.ok(w > -99.2 && e < -99.1 && s > 46.9 && n < 47.1, `bbox ${report.bbox}`);
+      const covering = await db.prisma.$queryRaw<{ n: bigint }[]>`
+        SELECT count(*) AS n FROM satellite_tile
+        WHERE source = 'imported' AND pinned AND z = 15
+          AND ST_Intersects(bounds, ST_MakeEnvelope(${w}, ${s}, ${e}, ${n}, 4326))`;
+      assert.equal(Number(covering[0].n), report.zooms[15], "every z15 tile intersects the raster footprint");
+      await db.close();
+      const app = await startTestApp(t, { TILE_SOURCE: "imported" });
+      const row = await app.db.prisma.satelliteTile.findFirst({ where: { source: "imported", z: 15 } });
+      const r = await fetch(`${app.url}/tiles/satellite/15/${row?.x}/${row?.y}`);
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get("content-type"), "image/png");
+      assert.equal((await fetch(`${app.url}/tiles/satellite/15/0/0`)).status, 404, "outside the import: not found");
+      await app.close();
+    } finally {
+      await t.drop();
+    }
+  });
+});

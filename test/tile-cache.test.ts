@@ -1,0 +1,169 @@
+/** The tile cache against a real loopback upstream, in both storage modes. */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { App } from "../src/app.js";
+import { createTestDatabase, MODES, skipReason, type TestDatabase } from "./helpers/databases.js";
+import { makeTile } from "./helpers/fixtures.js";
+import { type FakeUpstream, serveBytes, sleep, startUpstream } from "./helpers/tile-server.js";
+import { startTestApp } from "./helpers/app.js";
+
+const get = (app: App, path: string, headers: Record<string, string> = {}) => fetch(`${app.url}${path}`, { headers });
+
+for (const mode of MODES) {
+  describe(`tile cache (${mode})`, { skip: skipReason(mode) }, () => {
+    let db: TestDatabase;
+    let up: FakeUpstream;
+    let app: App;
+    let png: Buffer;
+
+    before(async () => {
+      png = await makeTile("png");
+      db = await createTestDatabase(mode);
+      up = await startUpstream(serveBytes(png, "image/png", { delayMs: 50 }));
+      app = await startTestApp(db, { TILE_SOURCE: up.template, UPSTREAM_TIMEOUT_MS: "400", UPSTREAM_RETRIES: "2" });
+    });
+    after(async () => {
+      await app?.close();
+      await up?.close();
+      await db?.drop();
+    });
+
+    test("concurrent requests for one missing tile cause exactly one upstream fetch", async () => {
+      const responses = await Promise.all(Array.from({ length: 25 }, () => get(app, "/tiles/satellite/10/1/1")));
+      assert.deepEqual(new Set(responses.map((r) => r.status)), new Set([200]));
+      const bodies = await Promise.all(responses.map(async (r) => Buffer.from(await r.arrayBuffer())));
+      assert.ok(bodies.every((b) => b.equals(png)));
+      assert.equal(up.hits("/10/1/1.img"), 1);
+    });
+
+    test("a cached tile is served without asking upstream", async () => {
+      const r = await get(app, "/tiles/satellite/10/1/1");
+      assert.equal(r.status, 200);
+      assert.equal(up.hits("/10/1/1.img"), 1);
+    });
+
+    test("upstream 500s are retried, then fail with TILE_UNAVAILABLE and nothing is cached", async () => {
+      up.setBehaviour((_req, res) => {
+        res.writeHead(500);
+        res.end("boom");
+      });
+      const r = await get(app, "/tiles/satellite/10/2/2");
+      assert.equal(r.status, 502);
+      assert.equal(((await r.json()) as any).error.code, "TILE_UNAVAILABLE");
+      assert.equal(up.hits("/10/2/2.img"), 3, "one attempt plus two retries");
+      up.setBehaviour(serveBytes(png));
+      const again = await get(app, "/tiles/satellite/10/2/2");
+      assert.equal(again.status, 200, "the failure was not cached");
+    });
+
+    test("a transient 503 is recovered by a retry", async () => {
+      up.setBehaviour((req, res, attempt) => {
+        if (attempt === 1) {
+          res.writeHead(503);
+          res.end();
+        } else serveBytes(png)(req, res, attempt);
+      });
+      const r = await get(app, "/tiles/satellite/10/3/3");
+      assert.equal(r.status, 200);
+      assert.equal(up.hits("/10/3/3.img"), 2);
+    });
+
+    test("a slow upstream times out into TILE_UNAVAILABLE", async () => {
+      up.setBehaviour(serveBytes(png, "image/png", { delayMs: 2000 }));
+      const t0 = Date.now();
+      const r = await get(app, "/tiles/satellite/10/4/4");
+      assert.equal(r.status, 502);
+      assert.equal(((await r.json()) as any).error.code, "TILE_UNAVAILABLE");
+      assert.ok(Date.now() - t0 < 1900, "gave up before the slow upstream answered");
+    });
+
+    test("garbage bodies are rejected and never cached", async () => {
+      up.setBehaviour((_req, res) => {
+        res.writeHead(200, { "content-type": "image/png" });
+        res.end("<html>not a tile</html>");
+      });
+      const r = await get(app, "/tiles/satellite/10/5/5");
+      assert.equal(r.status, 502);
+      const body = (await r.json()) as any;
+      assert.equal(body.error.code, "TILE_UNAVAILABLE");
+      assert.match(body.error.message, /invalid image/);
+      const row = await app.db.prisma.satelliteTile.findFirst({ where: { z: 10, x: 5, y: 5 } });
+      assert.equal(row, null);
+    });
+
+    test("a truncated image is rejected", async () => {
+      const jpeg = await makeTile("jpeg");
+      up.setBehaviour((_req, res) => {
+        res.writeHead(200, { "content-type": "image/jpeg" });
+        res.end(jpeg.subarray(0, Math.floor(jpeg.length / 2)));
+      });
+      const r = await get(app, "/tiles/satellite/10/5/6");
+      assert.equal(r.status, 502);
+    });
+
+    test("oversized responses are rejected without being stored", async () => {
+      up.setBehaviour((_req, res) => {
+        res.writeHead(200, { "content-type": "image/png" });
+        res.end(Buffer.concat([png, Buffer.alloc(3 * 1024 * 1024)]));
+      });
+      const r = await get(app, "/tiles/satellite/10/6/6");
+      assert.equal(r.status, 502);
+      assert.match(((await r.json()) as any).error.message, /over the .*limit/);
+    });
+
+    test("tiles outside coverage are negatively cached", async () => {
+      up.setBehaviour((_req, res) => {
+        res.writeHead(404);
+        res.end();
+      });
+      const first = await get(app, "/tiles/satellite/10/7/7");
+      assert.equal(first.status, 404);
+      assert.equal(((await first.json()) as any).error.code, "TILE_NOT_FOUND");
+      const second = await get(app, "/tiles/satellite/10/7/7");
+      assert.equal(second.status, 404);
+      assert.equal(up.hits("/10/7/7.img"), 1);
+    });
+  });
+
+  describe(`tile expiry and revalidation (${mode})`, { skip: skipReason(mode) }, () => {
+    let db: TestDatabase;
+    let up: FakeUpstream;
+    let app: App;
+    let png: Buffer;
+
+    before(async () => {
+      png = await makeTile("png", { r: 200, g: 10, b: 10 });
+      db = await createTestDatabase(mode);
+      up = await startUpstream(serveBytes(png, "image/png", { etag: '"abc"' }));
+      app = await startTestApp(db, { TILE_SOURCE: up.template, TILE_TTL_SECONDS: "1", UPSTREAM_RETRIES: "0" });
+    });
+    after(async () => {
+      await app?.close();
+      await up?.close();
+      await db?.drop();
+    });
+
+    test("an expired tile is revalidated with If-None-Match and a 304 keeps the bytes", async () => {
+      assert.equal((await get(app, "/tiles/satellite/9/1/1")).status, 200);
+      await sleep(1100);
+      const r = await get(app, "/tiles/satellite/9/1/1");
+      assert.equal(r.status, 200);
+      assert.ok(Buffer.from(await r.arrayBuffer()).equals(png));
+      const reval = up.log.filter((l) => l.path === "/9/1/1.img");
+      assert.equal(reval.length, 2);
+      assert.equal(reval[1].ifNoneMatch, '"abc"');
+    });
+
+    test("when upstream fails, an expired copy is served stale instead of an error", async () => {
+      await sleep(1100);
+      up.setBehaviour((_req, res) => {
+        res.writeHead(500);
+        res.end();
+      });
+      const r = await get(app, "/tiles/satellite/9/1/1");
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get("cache-control"), "public, max-age=60");
+      assert.ok(Buffer.from(await r.arrayBuffer()).equals(png));
+    });
+  });
+}
