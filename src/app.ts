@@ -27,7 +27,11 @@ export interface App {
 
 export async function startApp(settings: Settings): Promise<App> {
   const metrics = new Metrics();
-  const db = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir, poolSize: settings.databasePoolSize });
+  const db = await openDatabase({
+    databaseUrl: settings.databaseUrl,
+    dataDir: settings.dataDir,
+    poolSize: settings.databasePoolSize,
+  });
   const source = createTileSource(settings);
   const tileCache = new TileCache(
     new TileStore(db.prisma),

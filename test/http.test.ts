@@ -17,7 +17,11 @@ describe("HTTP and GraphQL", () => {
     jpeg = await makeTile("jpeg");
     db = await createTestDatabase("embedded");
     up = await startUpstream(serveBytes(jpeg, "image/jpeg"));
-    app = await startTestApp(db, { TILE_SOURCE: up.template, TILE_MIN_ZOOM: "3", TILE_MAX_ZOOM: "18" });
+    app = await startTestApp(db, {
+      TILE_SOURCE: up.template,
+      TILE_MIN_ZOOM: "3",
+      TILE_MAX_ZOOM: "18",
+    });
   });
   after(async () => {
     await app?.close();
@@ -36,10 +40,14 @@ describe("HTTP and GraphQL", () => {
 
   test("If-None-Match with the ETag gives 304 with no body; another ETag gives 200", async () => {
     const etag = (await fetch(`${app.url}/tiles/satellite/12/654/1583`)).headers.get("etag") as string;
-    const r = await fetch(`${app.url}/tiles/satellite/12/654/1583`, { headers: { "if-none-match": etag } });
+    const r = await fetch(`${app.url}/tiles/satellite/12/654/1583`, {
+      headers: { "if-none-match": etag },
+    });
     assert.equal(r.status, 304);
     assert.equal((await r.arrayBuffer()).byteLength, 0);
-    const other = await fetch(`${app.url}/tiles/satellite/12/654/1583`, { headers: { "if-none-match": '"nope"' } });
+    const other = await fetch(`${app.url}/tiles/satellite/12/654/1583`, {
+      headers: { "if-none-match": '"nope"' },
+    });
     assert.equal(other.status, 200);
   });
 

@@ -19,13 +19,37 @@ describe("import-raster", () => {
     // 400x300 px, 4 bands like NAIP (R, G, B, NIR), 5 m pixels in UTM 14N near 47N 99W.
     const raw = Buffer.alloc(400 * 300 * 4);
     for (let i = 0; i < 400 * 300; i++) raw.set([40 + (i % 400) / 4, 120, 60 + Math.floor(i / 400) / 3, 200], i * 4);
-    await writeFile(png, await sharp(raw, { raw: { width: 400, height: 300, channels: 4 } }).png().toBuffer());
+    await writeFile(
+      png,
+      await sharp(raw, { raw: { width: 400, height: 300, channels: 4 } })
+        .png()
+        .toBuffer(),
+    );
     const tif = path.join(work, "area.tif");
-    execFileSync("gdal_translate", ["-q", "-of", "GTiff", "-a_srs", "EPSG:26914", "-a_ullr", "488000", "5208000", "490000", "5206500", png, tif]);
+    execFileSync("gdal_translate", [
+      "-q",
+      "-of",
+      "GTiff",
+      "-a_srs",
+      "EPSG:26914",
+      "-a_ullr",
+      "488000",
+      "5208000",
+      "490000",
+      "5206500",
+      png,
+      tif,
+    ]);
     const t = await createTestDatabase("embedded");
     try {
       const db = await openDatabase({ dataDir: t.dataDir, poolSize: 1 });
-      const report = await importRaster(new TileStore(db.prisma), { file: tif, source: "imported", minZoom: 13, maxZoom: 15, maxPixels: 1 << 20 });
+      const report = await importRaster(new TileStore(db.prisma), {
+        file: tif,
+        source: "imported",
+        minZoom: 13,
+        maxZoom: 15,
+        maxPixels: 1 << 20,
+      });
       assert.ok(report.tiles >= 3, `tiles: ${report.tiles}`);
       assert.deepEqual(Object.keys(report.zooms).map(Number).sort(), [13, 14, 15]);
       const [w, s, e, n] = report.bbox;
@@ -37,7 +61,9 @@ describe("import-raster", () => {
       assert.equal(Number(covering[0].n), report.zooms[15], "every z15 tile intersects the raster footprint");
       await db.close();
       const app = await startTestApp(t, { TILE_SOURCE: "imported" });
-      const row = await app.db.prisma.satelliteTile.findFirst({ where: { source: "imported", z: 15 } });
+      const row = await app.db.prisma.satelliteTile.findFirst({
+        where: { source: "imported", z: 15 },
+      });
       const r = await fetch(`${app.url}/tiles/satellite/15/${row?.x}/${row?.y}`);
       assert.equal(r.status, 200);
       assert.equal(r.headers.get("content-type"), "image/png");

@@ -14,11 +14,25 @@ for (const mode of MODES) {
     test("apply to an empty database, then re-apply as a no-op", async () => {
       const t = await createTestDatabase(mode);
       try {
-        const opts = { databaseUrl: t.databaseUrl, dataDir: t.dataDir, poolSize: 2 };
+        const opts = {
+          databaseUrl: t.databaseUrl,
+          dataDir: t.dataDir,
+          poolSize: 2,
+        };
         const first = await openDatabase(opts);
         const files = await readMigrations();
-        assert.deepEqual(first.migrations.applied, files.map((f) => f.name));
-        const rows = await first.prisma.$queryRaw<{ migration_name: string; checksum: string; finished_at: Date | null; applied_steps_count: number }[]>`
+        assert.deepEqual(
+          first.migrations.applied,
+          files.map((f) => f.name),
+        );
+        const rows = await first.prisma.$queryRaw<
+          {
+            migration_name: string;
+            checksum: string;
+            finished_at: Date | null;
+            applied_steps_count: number;
+          }[]
+        >`
           SELECT migration_name, checksum, finished_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name`;
         assert.equal(rows.length, files.length);
         for (const [i, f] of files.entries()) {
@@ -30,13 +44,18 @@ for (const mode of MODES) {
         }
         const ext = await first.prisma.$queryRaw<{ extname: string }[]>`SELECT extname FROM pg_extension ORDER BY extname`;
         assert.ok(ext.some((e) => e.extname === "postgis") && ext.some((e) => e.extname === "cube"));
-        const idx = await first.prisma.$queryRaw<{ indexdef: string }[]>`SELECT indexdef FROM pg_indexes WHERE tablename IN ('satellite_tile', 'tile_analysis')`;
+        const idx = await first.prisma.$queryRaw<
+          { indexdef: string }[]
+        >`SELECT indexdef FROM pg_indexes WHERE tablename IN ('satellite_tile', 'tile_analysis')`;
         assert.ok(idx.some((i) => /satellite_tile_bounds_idx.*USING gist/.test(i.indexdef)));
         assert.ok(idx.some((i) => /tile_analysis_latent_cube_idx.*USING gist/.test(i.indexdef)));
         await first.close();
         const second = await openDatabase(opts);
         assert.deepEqual(second.migrations.applied, []);
-        assert.deepEqual(second.migrations.alreadyApplied, files.map((f) => f.name));
+        assert.deepEqual(
+          second.migrations.alreadyApplied,
+          files.map((f) => f.name),
+        );
         await second.close();
       } finally {
         await t.drop();
@@ -48,7 +67,12 @@ for (const mode of MODES) {
       const dir = await mkdtemp(path.join(tmpdir(), "gv-mig-"));
       try {
         await cp(DEFAULT_MIGRATIONS_DIR, dir, { recursive: true });
-        const opts = { databaseUrl: t.databaseUrl, dataDir: t.dataDir, poolSize: 2, migrationsDir: dir };
+        const opts = {
+          databaseUrl: t.databaseUrl,
+          dataDir: t.dataDir,
+          poolSize: 2,
+          migrationsDir: dir,
+        };
         const bad = path.join(dir, "99990101000000_broken");
         await mkdir(bad);
         await writeFile(path.join(bad, "migration.sql"), "CREATE TABLE half_done (id int);\nSELECT no_such_function();\n");
@@ -63,7 +87,10 @@ for (const mode of MODES) {
         assert.match(rows[0].logs ?? "", /no_such_function/);
         await db.close();
         const first = (await readMigrations(dir))[0].name;
-        await writeFile(path.join(dir, first, "migration.sql"), "-- edited\n" + (await readFile(path.join(dir, first, "migration.sql"), "utf8")));
+        await writeFile(
+          path.join(dir, first, "migration.sql"),
+          "-- edited\n" + (await readFile(path.join(dir, first, "migration.sql"), "utf8")),
+        );
         await assert.rejects(openDatabase(opts), /was modified after it was applied/);
       } finally {
         await t.drop();

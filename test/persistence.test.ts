@@ -20,7 +20,10 @@ describe("embedded persistence", () => {
       const etag = before.headers.get("etag");
       await a.close();
       await up.close();
-      const b = await startTestApp(db, { TILE_SOURCE: up.template, UPSTREAM_RETRIES: "0" });
+      const b = await startTestApp(db, {
+        TILE_SOURCE: up.template,
+        UPSTREAM_RETRIES: "0",
+      });
       const after = await fetch(`${b.url}/tiles/satellite/8/10/10`);
       assert.equal(after.status, 200);
       assert.equal(after.headers.get("etag"), etag);
@@ -38,7 +41,10 @@ const ENTRY = fileURLToPath(new URL("../src/index.js", import.meta.url));
 
 function startProcess(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ENTRY], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [ENTRY], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     const onData = (d: Buffer) => {
       out += d.toString();
@@ -56,7 +62,13 @@ describe("two service processes sharing one PostgreSQL", { skip: skipReason("ser
     const db = await createTestDatabase("server");
     const png = await makeTile("png");
     const up = await startUpstream(serveBytes(png, "image/png", { delayMs: 300 }));
-    const env = { DATABASE_URL: db.databaseUrl as string, TILE_SOURCE: up.template, PORT: "0", HOST: "127.0.0.1", GROUNDVIEW_DATA_DIR: db.dataDir };
+    const env = {
+      DATABASE_URL: db.databaseUrl as string,
+      TILE_SOURCE: up.template,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      GROUNDVIEW_DATA_DIR: db.dataDir,
+    };
     const procs = await Promise.all([startProcess(env), startProcess(env)]);
     try {
       const urls = procs.flatMap((p) => Array.from({ length: 10 }, () => `${p.url}/tiles/satellite/11/100/200`));

@@ -11,14 +11,20 @@ import { expandTemplate, parseMaxAge } from "../src/tiles/sources/xyz-http.sourc
 import { metresPerPixel, tileBBox, tileForPoint } from "../src/tiles/tile-math.js";
 import { makeTile } from "./helpers/fixtures.js";
 
-const opts = () => ({ validators: {}, signal: AbortSignal.timeout(1000), maxBytes: 1 << 20 });
+const opts = () => ({
+  validators: {},
+  signal: AbortSignal.timeout(1000),
+  maxBytes: 1 << 20,
+});
 
 describe("tile sources", () => {
   test("MBTiles: metadata zoom range and attribution, TMS row flip, missing tiles", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "gv-mb-"));
     const file = path.join(dir, "area.mbtiles");
     const db = new Database(file);
-    db.exec("CREATE TABLE metadata (name text, value text); CREATE TABLE tiles (zoom_level int, tile_column int, tile_row int, tile_data blob);");
+    db.exec(
+      "CREATE TABLE metadata (name text, value text); CREATE TABLE tiles (zoom_level int, tile_column int, tile_row int, tile_data blob);",
+    );
     db.prepare("INSERT INTO metadata VALUES (?, ?)").run("name", "area");
     db.prepare("INSERT INTO metadata VALUES (?, ?)").run("minzoom", "5");
     db.prepare("INSERT INTO metadata VALUES (?, ?)").run("maxzoom", "9");
@@ -70,7 +76,11 @@ describe("tile sources", () => {
 
 describe("tile math", () => {
   test("point to tile, bounds and ground resolution (golden values)", () => {
-    assert.deepEqual(tileForPoint(47.02, -99.15, 14), { z: 14, x: 3679, y: 5761 });
+    assert.deepEqual(tileForPoint(47.02, -99.15, 14), {
+      z: 14,
+      x: 3679,
+      y: 5761,
+    });
     assert.deepEqual(tileForPoint(0, 180, 3), { z: 3, x: 7, y: 4 }, "lon 180 stays on the grid");
     assert.deepEqual(tileForPoint(-85.0511, -180, 2), { z: 2, x: 0, y: 3 });
     const [w, s, e, n] = tileBBox({ z: 1, x: 1, y: 0 });
@@ -91,7 +101,10 @@ describe("settings", () => {
   });
 
   test("bad values are refused with the setting's name", () => {
-    assert.throws(() => loadSettings({ PORT: "http" }), (e: unknown) => e instanceof SettingsError && /PORT/.test((e as Error).message));
+    assert.throws(
+      () => loadSettings({ PORT: "http" }),
+      (e: unknown) => e instanceof SettingsError && /PORT/.test((e as Error).message),
+    );
     assert.throws(() => loadSettings({ TILE_MIN_ZOOM: "12", TILE_MAX_ZOOM: "3" }), /TILE_MIN_ZOOM/);
     assert.throws(() => loadSettings({ UPSTREAM_CONCURRENCY: "0" }), /UPSTREAM_CONCURRENCY/);
   });

@@ -20,7 +20,11 @@ for (const mode of MODES) {
       png = await makeTile("png");
       db = await createTestDatabase(mode);
       up = await startUpstream(serveBytes(png, "image/png", { delayMs: 50 }));
-      app = await startTestApp(db, { TILE_SOURCE: up.template, UPSTREAM_TIMEOUT_MS: "400", UPSTREAM_RETRIES: "2" });
+      app = await startTestApp(db, {
+        TILE_SOURCE: up.template,
+        UPSTREAM_TIMEOUT_MS: "400",
+        UPSTREAM_RETRIES: "2",
+      });
     });
     after(async () => {
       await app?.close();
@@ -87,7 +91,9 @@ for (const mode of MODES) {
       const body = (await r.json()) as any;
       assert.equal(body.error.code, "TILE_UNAVAILABLE");
       assert.match(body.error.message, /invalid image/);
-      const row = await app.db.prisma.satelliteTile.findFirst({ where: { z: 10, x: 5, y: 5 } });
+      const row = await app.db.prisma.satelliteTile.findFirst({
+        where: { z: 10, x: 5, y: 5 },
+      });
       assert.equal(row, null);
     });
 
@@ -135,7 +141,11 @@ for (const mode of MODES) {
       png = await makeTile("png", { r: 200, g: 10, b: 10 });
       db = await createTestDatabase(mode);
       up = await startUpstream(serveBytes(png, "image/png", { etag: '"abc"' }));
-      app = await startTestApp(db, { TILE_SOURCE: up.template, TILE_TTL_SECONDS: "1", UPSTREAM_RETRIES: "0" });
+      app = await startTestApp(db, {
+        TILE_SOURCE: up.template,
+        TILE_TTL_SECONDS: "1",
+        UPSTREAM_RETRIES: "0",
+      });
     });
     after(async () => {
       await app?.close();

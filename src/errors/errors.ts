@@ -7,7 +7,10 @@ export class GroundviewError extends GraphQLError {
   readonly details: Record<string, unknown>;
 
   constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, cause?: unknown) {
-    super(message, { extensions: { code, ...details }, originalError: cause instanceof Error ? cause : undefined });
+    super(message, {
+      extensions: { code, ...details },
+      originalError: cause instanceof Error ? cause : undefined,
+    });
     this.code = code;
     this.details = details;
   }

@@ -4,7 +4,13 @@ import { ErrorCode } from "../errors/error-codes.js";
 import { GroundviewError, toGroundviewError } from "../errors/errors.js";
 
 /** Codes that GraphQL/Apollo themselves produce for malformed requests, passed through as they are. */
-const PROTOCOL_CODES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST", "PERSISTED_QUERY_NOT_FOUND", "OPERATION_RESOLUTION_FAILURE"]);
+const PROTOCOL_CODES = new Set([
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "BAD_REQUEST",
+  "PERSISTED_QUERY_NOT_FOUND",
+  "OPERATION_RESOLUTION_FAILURE",
+]);
 
 /**
  * Gives every error one code from ErrorCode (or a protocol code), and hides internals:
@@ -15,21 +21,37 @@ export function formatError(production: boolean) {
     const code = formatted.extensions?.code as string | undefined;
     const original = (error as { originalError?: unknown })?.originalError ?? error;
     if (original instanceof ArgumentValidationError) {
-      const failures = original.extensions.validationErrors as { property: string; constraints?: Record<string, string> }[];
+      const failures = original.extensions.validationErrors as {
+        property: string;
+        constraints?: Record<string, string>;
+      }[];
       const rangeOnly = failures.every((f) => Object.keys(f.constraints ?? {}).every((c) => c === "min" || c === "max"));
       const message = failures.flatMap((f) => Object.values(f.constraints ?? {})).join("; ");
       return {
         message,
         locations: formatted.locations,
         path: formatted.path,
-        extensions: { code: rangeOnly ? ErrorCode.OUT_OF_RANGE : ErrorCode.BAD_USER_INPUT, field: failures[0]?.property },
+        extensions: {
+          code: rangeOnly ? ErrorCode.OUT_OF_RANGE : ErrorCode.BAD_USER_INPUT,
+          field: failures[0]?.property,
+        },
       };
     }
     if (code && PROTOCOL_CODES.has(code)) return formatted;
-    if (code === "BAD_USER_INPUT") return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.BAD_USER_INPUT } };
+    if (code === "BAD_USER_INPUT")
+      return {
+        ...formatted,
+        extensions: { ...formatted.extensions, code: ErrorCode.BAD_USER_INPUT },
+      };
     const gv = original instanceof GroundviewError ? original : toGroundviewError(original);
     const extensions: Record<string, unknown> = { ...gv.extensions };
-    if (!production && gv.code === ErrorCode.INTERNAL_SERVER_ERROR && original instanceof Error) extensions.stacktrace = original.stack?.split("\n");
-    return { message: gv.message, locations: formatted.locations, path: formatted.path, extensions };
+    if (!production && gv.code === ErrorCode.INTERNAL_SERVER_ERROR && original instanceof Error)
+      extensions.stacktrace = original.stack?.split("\n");
+    return {
+      message: gv.message,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions,
+    };
   };
 }

@@ -32,13 +32,27 @@ export async function serveGraphQL(
   if (req.method === "POST") {
     const raw = await readBody(req, MAX_JSON_BODY_BYTES);
     if (raw === undefined) {
-      return sendJson(res, 413, { errors: [{ message: `request body over ${MAX_JSON_BODY_BYTES} bytes`, extensions: { code: "PAYLOAD_TOO_LARGE" } }] });
+      return sendJson(res, 413, {
+        errors: [
+          {
+            message: `request body over ${MAX_JSON_BODY_BYTES} bytes`,
+            extensions: { code: "PAYLOAD_TOO_LARGE" },
+          },
+        ],
+      });
     }
     if ((headers.get("content-type") ?? "").includes("application/json")) {
       try {
         body = raw.length ? JSON.parse(raw) : undefined;
       } catch {
-        return sendJson(res, 400, { errors: [{ message: "request body is not valid JSON", extensions: { code: "BAD_REQUEST" } }] });
+        return sendJson(res, 400, {
+          errors: [
+            {
+              message: "request body is not valid JSON",
+              extensions: { code: "BAD_REQUEST" },
+            },
+          ],
+        });
       }
     } else {
       body = raw;
@@ -46,7 +60,12 @@ export async function serveGraphQL(
   }
   const url = new URL(req.url ?? "/", "http://localhost");
   const result = await apollo.executeHTTPGraphQLRequest({
-    httpGraphQLRequest: { method: req.method ?? "GET", headers, search: url.search, body },
+    httpGraphQLRequest: {
+      method: req.method ?? "GET",
+      headers,
+      search: url.search,
+      body,
+    },
     context: async () => context,
   });
   const status = result.status ?? 200;

@@ -6,18 +6,30 @@ import { toGroundviewError } from "../errors/errors.js";
 export function sendError(res: ServerResponse, err: unknown): number {
   const gv = toGroundviewError(err);
   const status = HTTP_STATUS[gv.code] ?? 500;
-  const body = JSON.stringify({ error: { code: gv.code, message: gv.message, ...gv.details } });
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body), "cache-control": "no-store" });
+  const body = JSON.stringify({
+    error: { code: gv.code, message: gv.message, ...gv.details },
+  });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+    "cache-control": "no-store",
+  });
   res.end(body);
   return status;
 }
 
 export function sendJson(res: ServerResponse, status: number, obj: unknown): number {
   const body = JSON.stringify(obj);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body), "cache-control": "no-store" });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+    "cache-control": "no-store",
+  });
   res.end(body);
   return status;
 }
 
 export const notFound = (res: ServerResponse) =>
-  sendJson(res, 404, { error: { code: ErrorCode.NOT_FOUND, message: "no such route" } });
+  sendJson(res, 404, {
+    error: { code: ErrorCode.NOT_FOUND, message: "no such route" },
+  });

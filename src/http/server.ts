@@ -24,7 +24,16 @@ async function route(req: IncomingMessage, res: ServerResponse, d: HttpDeps): Pr
   const path = (req.url ?? "/").split("?", 1)[0];
   const method = req.method ?? "GET";
   if (path === "/graphql") return ["graphql", await serveGraphQL(req, res, d.apollo, d.context)];
-  if (method !== "GET" && method !== "HEAD") return ["other", sendJson(res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: `${method} is not allowed here` } })];
+  if (method !== "GET" && method !== "HEAD")
+    return [
+      "other",
+      sendJson(res, 405, {
+        error: {
+          code: "METHOD_NOT_ALLOWED",
+          message: `${method} is not allowed here`,
+        },
+      }),
+    ];
   const tile = TILE_ROUTE.exec(path);
   if (tile) return ["tile", await serveTile(req, res, d.tileCache, tile)];
   if (path === "/healthz") {
@@ -32,7 +41,13 @@ async function route(req: IncomingMessage, res: ServerResponse, d: HttpDeps): Pr
       await d.ready();
       return ["healthz", sendJson(res, 200, { status: "ok" })];
     } catch (err) {
-      return ["healthz", sendJson(res, 503, { status: "unavailable", reason: (err as Error).message })];
+      return [
+        "healthz",
+        sendJson(res, 503, {
+          status: "unavailable",
+          reason: (err as Error).message,
+        }),
+      ];
     }
   }
   if (path === "/metrics") {

@@ -4,7 +4,9 @@ import { MAX_LATITUDE } from "../tiles/tile-math.js";
 
 @ArgsType()
 export class PointArgs {
-  @Field((_type) => Float, { description: `Latitude in degrees, within ±${MAX_LATITUDE} (Web Mercator)` })
+  @Field((_type) => Float, {
+    description: `Latitude in degrees, within ±${MAX_LATITUDE} (Web Mercator)`,
+  })
   @Min(-MAX_LATITUDE)
   @Max(MAX_LATITUDE)
   lat!: number;
@@ -14,7 +16,10 @@ export class PointArgs {
   @Max(180)
   lon!: number;
 
-  @Field((_type) => Int, { nullable: true, description: "Zoom level; must be within the tile source's range" })
+  @Field((_type) => Int, {
+    nullable: true,
+    description: "Zoom level; must be within the tile source's range",
+  })
   @IsInt()
   @Min(0)
   @Max(24)

@@ -2,7 +2,9 @@ import { GraphQLJSONObject } from "graphql-scalars";
 import { Field, Int, ObjectType } from "type-graphql";
 import type { PolygonGeometry } from "../tiles/tile-math.js";
 
-@ObjectType({ description: "A satellite tile of the configured source, Web Mercator z/x/y" })
+@ObjectType({
+  description: "A satellite tile of the configured source, Web Mercator z/x/y",
+})
 export class Tile {
   @Field((_type) => Int)
   z!: number;
@@ -13,22 +15,35 @@ export class Tile {
   @Field((_type) => Int)
   y!: number;
 
-  @Field((_type) => GraphQLJSONObject, { description: "Footprint as a GeoJSON Polygon in EPSG:4326" })
+  @Field((_type) => GraphQLJSONObject, {
+    description: "Footprint as a GeoJSON Polygon in EPSG:4326",
+  })
   bounds!: PolygonGeometry;
 
-  @Field((_type) => String, { description: "Identifier of the imagery source (cache namespace)" })
+  @Field((_type) => String, {
+    description: "Identifier of the imagery source (cache namespace)",
+  })
   source!: string;
 
-  @Field((_type) => String, { description: "Attribution the imagery's terms require" })
+  @Field((_type) => String, {
+    description: "Attribution the imagery's terms require",
+  })
   attribution!: string;
 
-  @Field((_type) => String, { description: "URL of the tile image on this service" })
+  @Field((_type) => String, {
+    description: "URL of the tile image on this service",
+  })
   url!: string;
 
-  @Field((_type) => Boolean, { description: "Whether the tile is in the cache now (no fetch is made)" })
+  @Field((_type) => Boolean, {
+    description: "Whether the tile is in the cache now (no fetch is made)",
+  })
   cached!: boolean;
 
-  @Field((_type) => String, { nullable: true, description: "ETag of the cached image" })
+  @Field((_type) => String, {
+    nullable: true,
+    description: "ETag of the cached image",
+  })
   etag?: string | null;
 
   @Field((_type) => Date, { nullable: true })

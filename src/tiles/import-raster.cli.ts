@@ -25,7 +25,11 @@ if (positionals.length !== 1) {
   process.exit(2);
 }
 const settings = loadSettings();
-const db = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir, poolSize: 2 });
+const db = await openDatabase({
+  databaseUrl: settings.databaseUrl,
+  dataDir: settings.dataDir,
+  poolSize: 2,
+});
 try {
   const bands = values.bands.split(",").map(Number) as [number, number, number];
   const report = await importRaster(new TileStore(db.prisma), {
@@ -38,7 +42,9 @@ try {
     maxPixels: settings.tileMaxPixels,
     log: (l) => console.log(l),
   });
-  console.log(`imported ${report.tiles} tiles into source '${values.source}' (per zoom: ${JSON.stringify(report.zooms)}), bbox ${report.bbox.map((v) => v.toFixed(5)).join(",")}`);
+  console.log(
+    `imported ${report.tiles} tiles into source '${values.source}' (per zoom: ${JSON.stringify(report.zooms)}), bbox ${report.bbox.map((v) => v.toFixed(5)).join(",")}`,
+  );
   console.log(`serve them with TILE_SOURCE=${values.source === "imported" ? "imported" : values.source}`);
 } finally {
   await db.close();

@@ -40,7 +40,9 @@ interface GdalInfo {
 
 /** Reads the raster's bands and footprint with gdalinfo. */
 export async function rasterInfo(file: string): Promise<GdalInfo> {
-  const { stdout } = await run("gdalinfo", ["-json", file], { maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run("gdalinfo", ["-json", file], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return JSON.parse(stdout) as GdalInfo;
 }
 
@@ -79,7 +81,13 @@ export async function importRaster(store: TileStore, o: ImportOptions): Promise<
           const bytes = await readFile(path.join(out, z, x, f));
           const contentType = await checkTileImage(bytes, o.maxPixels);
           const key = { z: Number(z), x: Number(x), y: Number(m[1]) };
-          await store.putAvailable(o.source, key, { bytes, contentType, fetchedAt: now, expiresAt: never, pinned: true });
+          await store.putAvailable(o.source, key, {
+            bytes,
+            contentType,
+            fetchedAt: now,
+            expiresAt: never,
+            pinned: true,
+          });
           report.tiles++;
           report.zooms[key.z] = (report.zooms[key.z] ?? 0) + 1;
         }

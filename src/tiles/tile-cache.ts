@@ -76,7 +76,9 @@ export class TileCache {
     const id = tileKeyString(key);
     const hot = this.memory.get(id);
     if (hot && (hot.missing ? hot.expiresAt : hot.tile.pinned ? Infinity : hot.tile.expiresAt).valueOf() > this.now()) {
-      this.metrics.tileCacheLookups.inc({ result: hot.missing ? "negative_hit" : "memory_hit" });
+      this.metrics.tileCacheLookups.inc({
+        result: hot.missing ? "negative_hit" : "memory_hit",
+      });
       return this.unwrap(key, hot);
     }
     let pending = this.inFlight.get(id);
@@ -128,7 +130,9 @@ export class TileCache {
       const row = await this.store.get(this.source.id, key);
       const fromRow = this.fromRow(key, row);
       if (fromRow) {
-        this.metrics.tileCacheLookups.inc({ result: fromRow.missing ? "negative_hit" : "db_hit" });
+        this.metrics.tileCacheLookups.inc({
+          result: fromRow.missing ? "negative_hit" : "db_hit",
+        });
         return this.remember(key, fromRow);
       }
       if (await this.store.acquireLease(this.source.id, key, this.owner, this.settings.leaseTtlMs)) {
@@ -190,7 +194,10 @@ export class TileCache {
       if (!stale) return this.failed(key, null, new UpstreamError("upstream answered 304 to an unconditional request", false));
       const expiresAt = this.expiry(result.maxAgeSeconds);
       await this.store.extend(src, key, fetchedAt, expiresAt);
-      return this.remember(key, { missing: false, tile: toCached(key, { ...stale, fetchedAt, expiresAt }, false) });
+      return this.remember(key, {
+        missing: false,
+        tile: toCached(key, { ...stale, fetchedAt, expiresAt }, false),
+      });
     }
     let contentType: string;
     try {
@@ -208,7 +215,16 @@ export class TileCache {
       fetchedAt,
       expiresAt,
     });
-    const tile: CachedTile = { key, bytes: result.tile.bytes, contentType, contentHash: hash, fetchedAt, expiresAt, pinned: false, stale: false };
+    const tile: CachedTile = {
+      key,
+      bytes: result.tile.bytes,
+      contentType,
+      contentHash: hash,
+      fetchedAt,
+      expiresAt,
+      pinned: false,
+      stale: false,
+    };
     return this.remember(key, { missing: false, tile });
   }
 

@@ -31,7 +31,10 @@ export function validatePoint(lat: number, lon: number, zoom: number, range: Zoo
     throw outOfRange("lat", `lat must be within ±${MAX_LATITUDE} (Web Mercator), got ${lat}`, { min: -MAX_LATITUDE, max: MAX_LATITUDE });
   }
   if (!Number.isFinite(lon) || Math.abs(lon) > 180) {
-    throw outOfRange("lon", `lon must be within ±180, got ${lon}`, { min: -180, max: 180 });
+    throw outOfRange("lon", `lon must be within ±180, got ${lon}`, {
+      min: -180,
+      max: 180,
+    });
   }
   validateZoom(zoom, range);
 }
@@ -63,7 +66,11 @@ export function tileForPoint(lat: number, lon: number, z: number): TileKey {
   const n = 2 ** z;
   // tilebelt wraps lon 180 to column 0; keep it in the last column, whose bounds contain it.
   const col = lon >= 180 ? n - 1 : x;
-  return { z, x: Math.min(Math.max(col, 0), n - 1), y: Math.min(Math.max(y, 0), n - 1) };
+  return {
+    z,
+    x: Math.min(Math.max(col, 0), n - 1),
+    y: Math.min(Math.max(y, 0), n - 1),
+  };
 }
 
 /** [west, south, east, north] of a tile in degrees. */
@@ -74,7 +81,18 @@ export function tileBBox(key: TileKey): [number, number, number, number] {
 
 export function tileBoundsGeometry(key: TileKey): PolygonGeometry {
   const [w, s, e, n] = tileBBox(key);
-  return { type: "Polygon", coordinates: [[[w, s], [e, s], [e, n], [w, n], [w, s]]] };
+  return {
+    type: "Polygon",
+    coordinates: [
+      [
+        [w, s],
+        [e, s],
+        [e, n],
+        [w, n],
+        [w, s],
+      ],
+    ],
+  };
 }
 
 /** Ground metres per pixel of a 256-px tile at a latitude (spherical Web Mercator). */

@@ -47,7 +47,10 @@ export class TileStore {
   constructor(private readonly prisma: PrismaClient) {}
 
   async get(source: string, k: TileKey): Promise<StoredTile | null> {
-    return this.prisma.satelliteTile.findUnique({ where: { source_z_x_y: { source, ...k } }, select: SELECT });
+    return this.prisma.satelliteTile.findUnique({
+      where: { source_z_x_y: { source, ...k } },
+      select: SELECT,
+    });
   }
 
   /** Stores an image; returns its content hash. */
@@ -95,7 +98,10 @@ export class TileStore {
 
   /** A 304 from upstream: the bytes are still good, only the expiry moves. */
   async extend(source: string, k: TileKey, fetchedAt: Date, expiresAt: Date): Promise<void> {
-    await this.prisma.satelliteTile.update({ where: { source_z_x_y: { source, ...k } }, data: { fetchedAt, expiresAt } });
+    await this.prisma.satelliteTile.update({
+      where: { source_z_x_y: { source, ...k } },
+      data: { fetchedAt, expiresAt },
+    });
   }
 
   /**
@@ -113,7 +119,9 @@ export class TileStore {
   }
 
   async releaseLease(source: string, k: TileKey, owner: string): Promise<void> {
-    await this.prisma.tileFetchLease.deleteMany({ where: { source, ...k, owner } });
+    await this.prisma.tileFetchLease.deleteMany({
+      where: { source, ...k, owner },
+    });
   }
 
   /** Whether a live lease is held by anyone for this tile. */

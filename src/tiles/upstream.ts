@@ -76,10 +76,16 @@ export class Upstream {
         signal: AbortSignal.timeout(this.policy.timeoutMs),
         maxBytes: this.policy.maxBytes,
       });
-      this.metrics.upstreamFetches.inc({ source: this.source.id, outcome: result.kind.replace("-", "_") });
+      this.metrics.upstreamFetches.inc({
+        source: this.source.id,
+        outcome: result.kind.replace("-", "_"),
+      });
       return result;
     } catch (err) {
-      this.metrics.upstreamFetches.inc({ source: this.source.id, outcome: "error" });
+      this.metrics.upstreamFetches.inc({
+        source: this.source.id,
+        outcome: "error",
+      });
       throw err;
     } finally {
       this.metrics.upstreamInFlight.dec();

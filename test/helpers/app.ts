@@ -21,5 +21,8 @@ export async function gql(app: App, query: string, variables: Record<string, unk
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ query, variables }),
   });
-  return { status: res.status, body: (await res.json()) as { data?: any; errors?: any[] } };
+  return {
+    status: res.status,
+    body: (await res.json()) as { data?: any; errors?: any[] },
+  };
 }

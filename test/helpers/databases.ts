@@ -28,7 +28,11 @@ let counter = 0;
 export async function createTestDatabase(mode: "embedded" | "server"): Promise<TestDatabase> {
   const dataDir = await mkdtemp(path.join(tmpdir(), "gv-test-"));
   if (mode === "embedded") {
-    return { mode, dataDir, drop: () => rm(dataDir, { recursive: true, force: true }) };
+    return {
+      mode,
+      dataDir,
+      drop: () => rm(dataDir, { recursive: true, force: true }),
+    };
   }
   const name = `gv_test_${process.pid}_${Date.now()}_${counter++}`;
   const admin = new pg.Client({ connectionString: SERVER_URL });

@@ -27,7 +27,10 @@ export async function startUpstream(initial: Behaviour): Promise<FakeUpstream> {
     const path = req.url ?? "/";
     const n = (counts.get(path) ?? 0) + 1;
     counts.set(path, n);
-    log.push({ path, ifNoneMatch: req.headers["if-none-match"] as string | undefined });
+    log.push({
+      path,
+      ifNoneMatch: req.headers["if-none-match"] as string | undefined,
+    });
     try {
       await behaviour(req, res, n);
     } catch {
@@ -40,7 +43,7 @@ export async function startUpstream(initial: Behaviour): Promise<FakeUpstream> {
     url,
     template: `${url}/{z}/{x}/{y}.img`,
     log,
-    hits: (p?: string) => (p ? counts.get(p) ?? 0 : [...counts.values()].reduce((a, b) => a + b, 0)),
+    hits: (p?: string) => (p ? (counts.get(p) ?? 0) : [...counts.values()].reduce((a, b) => a + b, 0)),
     setBehaviour: (b) => {
       behaviour = b;
     },
@@ -53,7 +56,11 @@ export async function startUpstream(initial: Behaviour): Promise<FakeUpstream> {
 }
 
 /** Serves `bytes` for every tile, with an ETag, answering If-None-Match with 304. */
-export function serveBytes(bytes: Buffer, contentType = "image/png", opts: { delayMs?: number; etag?: string; maxAge?: number } = {}): Behaviour {
+export function serveBytes(
+  bytes: Buffer,
+  contentType = "image/png",
+  opts: { delayMs?: number; etag?: string; maxAge?: number } = {},
+): Behaviour {
   return async (req, res) => {
     if (opts.delayMs) await sleep(opts.delayMs);
     const etag = opts.etag ?? '"v1"';
@@ -62,7 +69,11 @@ export function serveBytes(bytes: Buffer, contentType = "image/png", opts: { del
       res.end();
       return;
     }
-    const headers: Record<string, string | number> = { "content-type": contentType, "content-length": bytes.length, etag };
+    const headers: Record<string, string | number> = {
+      "content-type": contentType,
+      "content-length": bytes.length,
+      etag,
+    };
     if (opts.maxAge !== undefined) headers["cache-control"] = `max-age=${opts.maxAge}`;
     res.writeHead(200, headers);
     res.end(bytes);

@@ -18,7 +18,9 @@ export class DirectorySource implements TileSource {
     zoomOverride: Partial<ZoomRange>,
     attributionOverride?: string,
   ) {
-    const zooms = readdirSync(dir).filter((n) => /^\d+$/.test(n)).map(Number);
+    const zooms = readdirSync(dir)
+      .filter((n) => /^\d+$/.test(n))
+      .map(Number);
     this.zoom = {
       minZoom: zoomOverride.minZoom ?? (zooms.length ? Math.min(...zooms) : 0),
       maxZoom: zoomOverride.maxZoom ?? (zooms.length ? Math.max(...zooms) : 22),

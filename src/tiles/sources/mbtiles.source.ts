@@ -15,7 +15,12 @@ export class MbtilesSource implements TileSource {
   constructor(file: string, zoomOverride: Partial<ZoomRange>, attributionOverride?: string) {
     this.db = new Database(file, { readonly: true, fileMustExist: true });
     const meta = new Map(
-      (this.db.prepare("SELECT name, value FROM metadata").all() as { name: string; value: string }[]).map((r) => [r.name, r.value]),
+      (
+        this.db.prepare("SELECT name, value FROM metadata").all() as {
+          name: string;
+          value: string;
+        }[]
+      ).map((r) => [r.name, r.value]),
     );
     const zr = this.db.prepare("SELECT MIN(zoom_level) AS lo, MAX(zoom_level) AS hi FROM tiles").get() as { lo: number; hi: number };
     this.zoom = {

@@ -17,7 +17,10 @@ export function createTileSource(s: Settings): TileSource {
   if (preset) {
     return new XyzHttpSource(
       preset.template,
-      { minZoom: zoom.minZoom ?? preset.minZoom, maxZoom: zoom.maxZoom ?? preset.maxZoom },
+      {
+        minZoom: zoom.minZoom ?? preset.minZoom,
+        maxZoom: zoom.maxZoom ?? preset.maxZoom,
+      },
       s.tileAttribution ?? preset.attribution,
       s.upstreamUserAgent,
       spec,
@@ -28,7 +31,12 @@ export function createTileSource(s: Settings): TileSource {
   }
   if (spec.startsWith("mbtiles:")) return new MbtilesSource(spec.slice("mbtiles:".length), zoom, s.tileAttribution);
   if (/^https?:\/\//.test(spec)) {
-    return new XyzHttpSource(spec, { minZoom: zoom.minZoom ?? 0, maxZoom: zoom.maxZoom ?? 19 }, s.tileAttribution ?? new URL(spec).host, s.upstreamUserAgent);
+    return new XyzHttpSource(
+      spec,
+      { minZoom: zoom.minZoom ?? 0, maxZoom: zoom.maxZoom ?? 19 },
+      s.tileAttribution ?? new URL(spec).host,
+      s.upstreamUserAgent,
+    );
   }
   if (existsSync(spec) && statSync(spec).isDirectory()) return new DirectorySource(spec, zoom, s.tileAttribution);
   throw new Error(

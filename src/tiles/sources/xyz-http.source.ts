@@ -54,12 +54,19 @@ export class XyzHttpSource implements TileSource {
   }
 
   async fetch(key: TileKey, opts: FetchOptions): Promise<FetchResult> {
-    const headers: Record<string, string> = { "user-agent": this.userAgent, accept: "image/*" };
+    const headers: Record<string, string> = {
+      "user-agent": this.userAgent,
+      accept: "image/*",
+    };
     if (opts.validators.etag) headers["if-none-match"] = opts.validators.etag;
     if (opts.validators.lastModified) headers["if-modified-since"] = opts.validators.lastModified;
     let res: Response;
     try {
-      res = await fetch(expandTemplate(this.template, key), { headers, signal: opts.signal, redirect: "follow" });
+      res = await fetch(expandTemplate(this.template, key), {
+        headers,
+        signal: opts.signal,
+        redirect: "follow",
+      });
     } catch (err) {
       const e = err as Error;
       const timeout = e.name === "TimeoutError" || e.name === "AbortError";

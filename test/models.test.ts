@@ -1,0 +1,64 @@
+/** Every exported model reproduces its golden input/output pair in onnxruntime-node. */
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { before, describe, test } from "node:test";
+import ort from "onnxruntime-node";
+
+const MODELS = fileURLToPath(new URL("../../models/", import.meta.url));
+
+interface Golden {
+  input: { name: string; shape: number[]; data: string };
+  outputs: Record<string, { shape: number[]; data: string }>;
+}
+
+const decode = (b64: string) => {
+  const buf = Buffer.from(b64, "base64");
+  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+};
+
+describe("exported models", () => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  let manifest: any;
+  before(async () => {
+    manifest = JSON.parse(await readFile(`${MODELS}manifest.json`, "utf8"));
+  });
+
+  test("manifest follows the export contract", () => {
+    const m = manifest.models;
+    assert.deepEqual(m.terrainClassifier.classes, ["grass", "field", "industrial", "water", "forest", "residential", "parking"]);
+    assert.equal(m.sceneClassifier.classes.length, 10);
+    assert.equal(m.generator.latentDim, m.encoder.latentDim);
+    assert.deepEqual(m.generator.size, [128, 128]);
+    assert.ok(m.terrainClassifier.groundResolutionM > 0);
+    assert.ok(typeof m.validation.rocAuc === "number" && typeof m.validation.threshold === "number");
+    assert.ok(manifest.totalBytes <= 40e6, "all ONNX files together within 40 MB");
+  });
+
+  for (const name of ["terrainClassifier", "sceneClassifier", "generator", "encoder"]) {
+    test(`${name}: onnxruntime-node reproduces the golden pair`, async () => {
+      const spec = manifest.models[name];
+      const golden: Golden = JSON.parse(await readFile(`${MODELS}${spec.golden}`, "utf8"));
+      const session = await ort.InferenceSession.create(`${MODELS}${spec.file}`, { intraOpNumThreads: 1 });
+      const out = await session.run({
+        [golden.input.name]: new ort.Tensor("float32", decode(golden.input.data), golden.input.shape),
+      });
+      for (const [oname, o] of Object.entries(golden.outputs)) {
+        const want = decode(o.data);
+        const got = out[oname].data as Float32Array;
+        assert.deepEqual([...out[oname].dims], o.shape);
+        let maxDiff = 0;
+        for (let i = 0; i < want.length; i++) maxDiff = Math.max(maxDiff, Math.abs(want[i] - got[i]));
+        assert.ok(maxDiff < 1e-3, `${name}.${oname} differs by ${maxDiff}`);
+      }
+      if (spec.outputs.probabilities) {
+        const p = out[spec.outputs.probabilities].data as Float32Array;
+        const k = spec.classes.length;
+        for (let r = 0; r < p.length / k; r++) {
+          const sum = p.subarray(r * k, (r + 1) * k).reduce((a, b) => a + b, 0);
+          assert.ok(Math.abs(sum - 1) < 1e-4, "softmax inside the graph");
+        }
+      }
+    });
+  }
+});
