@@ -4,7 +4,15 @@ import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
 import type { Settings } from "./config/settings.js";
 import { type Database, openDatabase } from "./db/database.js";
-import type { GraphQLContext } from "./graphql/context.js";
+import { TileAnalysisService } from "./analysis/tile-analysis.service.js";
+import { ErrorCode } from "./errors/error-codes.js";
+import { GroundviewError } from "./errors/errors.js";
+import type { GraphQLContext, ModelServices } from "./graphql/context.js";
+import { ModelRegistry } from "./inference/model-registry.js";
+import { LandscapeService } from "./landscape/landscape.service.js";
+import { SimilarPlacesService } from "./similar-places/similar-places.service.js";
+import { TerrainFilterService } from "./terrain-filter/terrain-filter.service.js";
+import { PhotoValidationService } from "./validate-photo/validate-photo.service.js";
 import { formatError } from "./graphql/format-error.js";
 import { buildGroundviewSchema } from "./graphql/schema.js";
 import { createHttpServer } from "./http/server.js";
@@ -19,6 +27,9 @@ export const DEFAULT_ZOOM = 17;
 
 export interface App {
   readonly url: string;
+  readonly models?: ModelServices;
+  /** Why the models are not loaded, when they are not. */
+  readonly modelError?: string;
   readonly db: Database;
   readonly tileCache: TileCache;
   readonly metrics: Metrics;
@@ -60,12 +71,34 @@ export async function startApp(settings: Settings): Promise<App> {
   });
   await apollo.start();
   const tiles = new TileService(tileCache, DEFAULT_ZOOM);
+  let registry: ModelRegistry | undefined;
+  let modelError: string | undefined;
+  try {
+    registry = await ModelRegistry.load(settings.modelsDir, { intraOpThreads: settings.onnxIntraOpThreads });
+  } catch (err) {
+    // The tile service still works; model queries answer MODEL_UNAVAILABLE and /healthz is 503.
+    modelError = `models could not be loaded from ${settings.modelsDir}: ${(err as Error).message}`;
+    console.error(modelError);
+  }
+  const models = registry ? buildModelServices(registry, db, tileCache, metrics, settings) : undefined;
+  const context: GraphQLContext = {
+    tiles,
+    models: () => {
+      if (!models) throw new GroundviewError(ErrorCode.MODEL_UNAVAILABLE, "the models are not loaded; see the service log");
+      return models;
+    },
+  };
   const server = createHttpServer({
     apollo,
-    context: { tiles },
+    context,
     tileCache,
     metrics,
-    ready: () => db.ping(),
+    models,
+    uploadLimits: { maxBytes: settings.photoMaxBytes },
+    ready: async () => {
+      await db.ping();
+      if (!models) throw new Error(modelError);
+    },
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -75,8 +108,11 @@ export async function startApp(settings: Settings): Promise<App> {
   const host = settings.host === "0.0.0.0" || settings.host === "::" ? "127.0.0.1" : settings.host;
   const url = settings.publicUrl ?? `http://${host}:${port}`;
   tiles.baseUrl = url;
+  if (models) models.landscape.baseUrl = url;
   return {
     url,
+    models,
+    modelError,
     db,
     tileCache,
     metrics,
@@ -84,8 +120,23 @@ export async function startApp(settings: Settings): Promise<App> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await apollo.stop();
+      await registry?.close();
       await source.close?.();
       await db.close();
     },
+  };
+}
+
+function buildModelServices(registry: ModelRegistry, db: Database, tileCache: TileCache, metrics: Metrics, s: Settings): ModelServices {
+  const analysis = new TileAnalysisService(db.prisma, tileCache, registry, metrics, {
+    memoryBytes: s.analysisMemoryBytes,
+    concurrency: s.analysisConcurrency,
+  });
+  const landscape = new LandscapeService(analysis);
+  return {
+    landscape,
+    terrainFilter: new TerrainFilterService(analysis, landscape, s.terrainFilterMaxTiles),
+    photos: new PhotoValidationService(landscape, metrics, { maxBytes: s.photoMaxBytes, maxPixels: s.photoMaxPixels }, s.uploadDir),
+    similarPlaces: new SimilarPlacesService(db.prisma, analysis, landscape),
   };
 }

@@ -29,6 +29,15 @@ export interface Settings {
   readonly leaseTtlMs: number;
   readonly leasePollMs: number;
   readonly publicUrl: string | undefined;
+  readonly modelsDir: string;
+  readonly onnxIntraOpThreads: number;
+  readonly analysisMemoryBytes: number;
+  readonly analysisConcurrency: number;
+  readonly terrainFilterMaxTiles: number;
+  readonly photoMaxBytes: number;
+  readonly photoMaxPixels: number;
+  /** Where uploaded photos are kept; undefined: they are not stored. */
+  readonly uploadDir: string | undefined;
   readonly production: boolean;
 }
 
@@ -81,6 +90,14 @@ export function loadSettings(env: Env = process.env): Settings {
     leaseTtlMs: int(env, "TILE_LEASE_TTL_MS", 30000, 100, 600000),
     leasePollMs: int(env, "TILE_LEASE_POLL_MS", 25, 1, 5000),
     publicUrl: env.PUBLIC_URL || undefined,
+    modelsDir: path.resolve(env.MODELS_DIR || "./models"),
+    onnxIntraOpThreads: int(env, "ONNX_INTRA_OP_THREADS", 1, 1, 64),
+    analysisMemoryBytes: int(env, "ANALYSIS_MEMORY_CACHE_MB", 64, 0, 16384) * 1024 * 1024,
+    analysisConcurrency: int(env, "ANALYSIS_CONCURRENCY", 4, 1, 64),
+    terrainFilterMaxTiles: int(env, "TERRAIN_FILTER_MAX_TILES", 1024, 1, 100000),
+    photoMaxBytes: int(env, "PHOTO_MAX_BYTES", 10 * 1024 * 1024, 1024, 200 * 1024 * 1024),
+    photoMaxPixels: int(env, "PHOTO_MAX_PIXELS", 40_000_000, 1024, 400_000_000),
+    uploadDir: env.UPLOAD_DIR ? path.resolve(env.UPLOAD_DIR) : undefined,
     production: env.NODE_ENV === "production",
   });
 }

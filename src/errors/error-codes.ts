@@ -11,6 +11,16 @@ export enum ErrorCode {
   TILE_NOT_FOUND = "TILE_NOT_FOUND",
   /** The upstream failed (errors, timeouts, invalid images) and nothing usable is cached. */
   TILE_UNAVAILABLE = "TILE_UNAVAILABLE",
+  /** A terrainFilter box covers more tiles than TERRAIN_FILTER_MAX_TILES. */
+  BBOX_TOO_LARGE = "BBOX_TOO_LARGE",
+  /** An upload that is not a decodable JPEG/PNG/WebP/HEIF/TIFF image. */
+  UNSUPPORTED_IMAGE = "UNSUPPORTED_IMAGE",
+  /** An upload over PHOTO_MAX_BYTES or PHOTO_MAX_PIXELS. */
+  PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE",
+  /** The models are not loaded (missing or broken models/ directory). */
+  MODEL_UNAVAILABLE = "MODEL_UNAVAILABLE",
+  /** No analysed landscape at that address. */
+  LANDSCAPE_NOT_FOUND = "LANDSCAPE_NOT_FOUND",
   /** The database is unreachable or failed. */
   DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE",
   /** Request route not found. */
@@ -24,6 +34,11 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   [ErrorCode.BAD_USER_INPUT]: 400,
   [ErrorCode.TILE_NOT_FOUND]: 404,
   [ErrorCode.TILE_UNAVAILABLE]: 502,
+  [ErrorCode.BBOX_TOO_LARGE]: 400,
+  [ErrorCode.UNSUPPORTED_IMAGE]: 415,
+  [ErrorCode.PAYLOAD_TOO_LARGE]: 413,
+  [ErrorCode.MODEL_UNAVAILABLE]: 503,
+  [ErrorCode.LANDSCAPE_NOT_FOUND]: 404,
   [ErrorCode.DATABASE_UNAVAILABLE]: 503,
   [ErrorCode.NOT_FOUND]: 404,
   [ErrorCode.INTERNAL_SERVER_ERROR]: 500,

@@ -1,6 +1,20 @@
+import type { LandscapeService } from "../landscape/landscape.service.js";
+import type { SimilarPlacesService } from "../similar-places/similar-places.service.js";
+import type { TerrainFilterService } from "../terrain-filter/terrain-filter.service.js";
 import type { TileService } from "../tile/tile.service.js";
+import type { PhotoValidationService } from "../validate-photo/validate-photo.service.js";
+
+/** The services that need the models; absent when models/ could not be loaded. */
+export interface ModelServices {
+  landscape: LandscapeService;
+  terrainFilter: TerrainFilterService;
+  photos: PhotoValidationService;
+  similarPlaces: SimilarPlacesService;
+}
 
 /** What every resolver gets: the services, built once at start-up. */
 export interface GraphQLContext {
   tiles: TileService;
+  /** The model services, or a MODEL_UNAVAILABLE error. */
+  models(): ModelServices;
 }

@@ -1,7 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type ApolloServer, HeaderMap } from "@apollo/server";
 import type { GraphQLContext } from "../graphql/context.js";
+import processRequest from "graphql-upload/processRequest.mjs";
 import { sendJson } from "./respond.js";
+
+export interface UploadLimits {
+  /** Largest uploaded file; one byte more is refused with PAYLOAD_TOO_LARGE. */
+  maxBytes: number;
+}
 
 /** Largest JSON GraphQL request body accepted (uploads have their own limits). */
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;
@@ -23,13 +29,39 @@ export async function serveGraphQL(
   res: ServerResponse,
   apollo: ApolloServer<GraphQLContext>,
   context: GraphQLContext,
+  uploads: UploadLimits,
 ): Promise<number> {
   const headers = new HeaderMap();
   for (const [k, v] of Object.entries(req.headers)) {
     if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
   }
   let body: unknown = undefined;
-  if (req.method === "POST") {
+  const multipart = (headers.get("content-type") ?? "").startsWith("multipart/form-data");
+  if (req.method === "POST" && multipart) {
+    // Apollo's CSRF prevention still applies: multipart is a "simple" content type, so
+    // browsers' cross-site forms are refused unless they send a preflight-forcing header.
+    const csrfSafe = headers.has("apollo-require-preflight") || headers.has("x-apollo-operation-name");
+    if (!csrfSafe) {
+      return sendJson(res, 400, {
+        errors: [
+          {
+            message: "multipart requests need an 'Apollo-Require-Preflight: true' header (CSRF prevention)",
+            extensions: { code: "BAD_REQUEST" },
+          },
+        ],
+      });
+    }
+    try {
+      // One byte over the limit lets the resolver tell "too large" from "exactly the limit".
+      body = await processRequest(req, res, { maxFiles: 1, maxFileSize: uploads.maxBytes + 1, maxFieldSize: MAX_JSON_BODY_BYTES });
+      // Parsed already, and checked for CSRF above: hand Apollo the operations as JSON.
+      headers.set("content-type", "application/json");
+    } catch (err) {
+      const status = (err as { status?: number }).status ?? 400;
+      const code = status === 413 ? "PAYLOAD_TOO_LARGE" : "BAD_REQUEST";
+      return sendJson(res, status, { errors: [{ message: (err as Error).message, extensions: { code } }] });
+    }
+  } else if (req.method === "POST") {
     const raw = await readBody(req, MAX_JSON_BODY_BYTES);
     if (raw === undefined) {
       return sendJson(res, 413, {

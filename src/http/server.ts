@@ -4,10 +4,11 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { ApolloServer } from "@apollo/server";
-import type { GraphQLContext } from "../graphql/context.js";
+import type { GraphQLContext, ModelServices } from "../graphql/context.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { TileCache } from "../tiles/tile-cache.js";
-import { serveGraphQL } from "./graphql.route.js";
+import { serveGraphQL, type UploadLimits } from "./graphql.route.js";
+import { LANDSCAPE_ROUTE, serveLandscape } from "./landscapes.route.js";
 import { notFound, sendError, sendJson } from "./respond.js";
 import { serveTile, TILE_ROUTE } from "./tiles.route.js";
 
@@ -16,6 +17,8 @@ export interface HttpDeps {
   context: GraphQLContext;
   tileCache: TileCache;
   metrics: Metrics;
+  models?: ModelServices;
+  uploadLimits: UploadLimits;
   /** Resolves when every dependency (database, later models) is ready. */
   ready: () => Promise<void>;
 }
@@ -23,7 +26,7 @@ export interface HttpDeps {
 async function route(req: IncomingMessage, res: ServerResponse, d: HttpDeps): Promise<[string, number]> {
   const path = (req.url ?? "/").split("?", 1)[0];
   const method = req.method ?? "GET";
-  if (path === "/graphql") return ["graphql", await serveGraphQL(req, res, d.apollo, d.context)];
+  if (path === "/graphql") return ["graphql", await serveGraphQL(req, res, d.apollo, d.context, d.uploadLimits)];
   if (method !== "GET" && method !== "HEAD")
     return [
       "other",
@@ -36,6 +39,8 @@ async function route(req: IncomingMessage, res: ServerResponse, d: HttpDeps): Pr
     ];
   const tile = TILE_ROUTE.exec(path);
   if (tile) return ["tile", await serveTile(req, res, d.tileCache, tile)];
+  const landscape = LANDSCAPE_ROUTE.exec(path);
+  if (landscape) return ["landscape", await serveLandscape(req, res, d.models, landscape)];
   if (path === "/healthz") {
     try {
       await d.ready();

@@ -61,6 +61,22 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** memory_hit | db_hit | computed */
+  readonly analysisLookups = new Counter({
+    name: "groundview_tile_analysis_lookups_total",
+    help: "Per-tile model results by where they came from",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+
+  readonly inferenceSeconds = new Histogram({
+    name: "groundview_inference_seconds",
+    help: "Model inference latency (a batch of tiles, or one photo)",
+    labelNames: ["stage"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+
   constructor(withDefaults = true) {
     if (withDefaults) collectDefaultMetrics({ register: this.registry, prefix: "groundview_" });
   }

@@ -1,0 +1,245 @@
+/**
+ * Per-tile model results: terrain probabilities, latent and generated landscape, computed
+ * once per (tile, model version) and stored in `tile_analysis`. A new model version never
+ * serves another version's rows; old rows stay for rollback. Concurrent requests for one
+ * tile compute it once; many tiles are computed in batches with bounded concurrency.
+ */
+import { createHash } from "node:crypto";
+import type { PrismaClient } from "../generated/prisma/client.js";
+import { generatedToPng } from "../imaging/encode.js";
+import { toBatch } from "../imaging/preprocess.js";
+import type { ModelRegistry } from "../inference/model-registry.js";
+import type { Metrics } from "../metrics/metrics.js";
+import { MemoryLru } from "../tiles/memory-lru.js";
+import type { CachedTile, TileCache } from "../tiles/tile-cache.js";
+import { type TileKey, tileKeyString } from "../tiles/tile-math.js";
+import { Semaphore } from "../tiles/upstream.js";
+
+export interface TileAnalysis {
+  key: TileKey;
+  source: string;
+  modelVersion: string;
+  tileHash: string;
+  /** In the terrain classifier's class order. */
+  terrain: number[];
+  dominantTerrain: string;
+  dominantProbability: number;
+  latent: number[];
+  image: Uint8Array;
+  imageHash: string;
+  computedAt: Date;
+}
+
+export interface AnalysisResult {
+  analysis: TileAnalysis;
+  /** True when it was already stored (nothing was computed for this request). */
+  cached: boolean;
+}
+
+const BATCH = 16;
+
+export class TileAnalysisService {
+  private readonly memory: MemoryLru<TileAnalysis>;
+  private readonly inFlight = new Map<string, Promise<AnalysisResult>>();
+  private readonly gate: Semaphore;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    readonly tiles: TileCache,
+    readonly models: ModelRegistry,
+    private readonly metrics: Metrics,
+    opts: { memoryBytes: number; concurrency: number },
+  ) {
+    this.memory = new MemoryLru(opts.memoryBytes);
+    this.gate = new Semaphore(opts.concurrency);
+  }
+
+  get source(): string {
+    return this.tiles.source.id;
+  }
+
+  private memKey(k: TileKey): string {
+    return `${this.models.version}/${tileKeyString(k)}`;
+  }
+
+  /** Stored results only; undefined when the tile was not analysed with `version`. */
+  async stored(k: TileKey, version = this.models.version): Promise<TileAnalysis | undefined> {
+    if (version === this.models.version) {
+      const hot = this.memory.get(this.memKey(k));
+      if (hot) return hot;
+    }
+    const row = await this.prisma.tileAnalysis.findUnique({
+      where: { source_z_x_y_modelVersion: { source: this.source, ...k, modelVersion: version } },
+    });
+    return row ? fromRow(k, row) : undefined;
+  }
+
+  /** One tile's analysis, from memory, the database, or computed now. */
+  async analyse(k: TileKey): Promise<AnalysisResult> {
+    const hot = this.memory.get(this.memKey(k));
+    if (hot) {
+      this.metrics.analysisLookups.inc({ result: "memory_hit" });
+      return { analysis: hot, cached: true };
+    }
+    const id = this.memKey(k);
+    let p = this.inFlight.get(id);
+    if (!p) {
+      p = this.load([k]).then((m) => m.get(tileKeyString(k)) as AnalysisResult);
+      p = p.finally(() => this.inFlight.delete(id));
+      this.inFlight.set(id, p);
+    } else {
+      this.metrics.singleFlightJoins.inc({ scope: "analysis" });
+    }
+    return p;
+  }
+
+  /**
+   * Many tiles: one database query for the stored ones, the rest fetched and computed in
+   * batches. Tiles the source does not have are left out of the result.
+   */
+  async analyseMany(keys: TileKey[]): Promise<Map<string, AnalysisResult>> {
+    const out = new Map<string, AnalysisResult>();
+    const rest: TileKey[] = [];
+    for (const k of keys) {
+      const hot = this.memory.get(this.memKey(k));
+      if (hot) out.set(tileKeyString(k), { analysis: hot, cached: true });
+      else rest.push(k);
+    }
+    if (rest.length) for (const [id, r] of await this.load(rest)) out.set(id, r);
+    return out;
+  }
+
+  private async load(keys: TileKey[]): Promise<Map<string, AnalysisResult>> {
+    const out = new Map<string, AnalysisResult>();
+    const rows = await this.prisma.tileAnalysis.findMany({
+      where: { source: this.source, modelVersion: this.models.version, OR: keys.map((k) => ({ z: k.z, x: k.x, y: k.y })) },
+    });
+    const byId = new Map(rows.map((r) => [`${r.z}/${r.x}/${r.y}`, r]));
+    const missing: TileKey[] = [];
+    for (const k of keys) {
+      const row = byId.get(tileKeyString(k));
+      if (row) {
+        const a = fromRow(k, row);
+        this.remember(a);
+        this.metrics.analysisLookups.inc({ result: "db_hit" });
+        out.set(tileKeyString(k), { analysis: a, cached: true });
+      } else missing.push(k);
+    }
+    for (let i = 0; i < missing.length; i += BATCH) {
+      const chunk = missing.slice(i, i + BATCH);
+      await this.gate.run(async () => {
+        for (const a of await this.compute(chunk)) out.set(tileKeyString(a.key), { analysis: a, cached: false });
+      });
+    }
+    return out;
+  }
+
+  private remember(a: TileAnalysis): void {
+    this.memory.set(this.memKey(a.key), a, a.image.byteLength + 8 * (a.terrain.length + a.latent.length) + 256);
+  }
+
+  /** Fetches the tiles and runs the three models on the batch, then stores the rows. */
+  private async compute(keys: TileKey[]): Promise<TileAnalysis[]> {
+    const fetched = await Promise.allSettled(keys.map((k) => this.tiles.get(k)));
+    const tiles: CachedTile[] = [];
+    fetched.forEach((f, i) => {
+      if (f.status === "fulfilled") tiles.push(f.value);
+      else if (keys.length === 1 || (f.reason as { code?: string }).code !== "TILE_NOT_FOUND") throw f.reason;
+      void i;
+    });
+    if (!tiles.length) return [];
+    const end = this.metrics.inferenceSeconds.startTimer({ stage: "batch" });
+    const m = this.models.manifest.models;
+    const tSpec = m.terrainClassifier;
+    const input = await toBatch(
+      tiles.map((t) => t.bytes),
+      tSpec.input,
+    );
+    const encInput = sameInput(tSpec.input, m.encoder.input)
+      ? input
+      : await toBatch(
+          tiles.map((t) => t.bytes),
+          m.encoder.input,
+        );
+    const [probs, latents] = await Promise.all([
+      this.models.terrainProbabilities(input, tiles.length),
+      this.models.encode(encInput, tiles.length),
+    ]);
+    const images = await this.models.generate(latents);
+    const pngs = await Promise.all(images.map((img) => generatedToPng(img, m.generator.size[1], m.generator.size[0])));
+    end();
+    this.metrics.analysisLookups.inc({ result: "computed" }, tiles.length);
+    const now = new Date();
+    const results: TileAnalysis[] = tiles.map((t, i) => {
+      const terrain = Array.from(probs[i]);
+      const best = terrain.indexOf(Math.max(...terrain));
+      return {
+        key: t.key,
+        source: this.source,
+        modelVersion: this.models.version,
+        tileHash: t.contentHash,
+        terrain,
+        dominantTerrain: tSpec.classes[best],
+        dominantProbability: terrain[best],
+        latent: Array.from(latents[i]),
+        image: pngs[i],
+        imageHash: createHash("sha256").update(pngs[i]).digest("hex"),
+        computedAt: now,
+      };
+    });
+    await this.prisma.tileAnalysis.createMany({
+      data: results.map((a) => ({
+        source: a.source,
+        z: a.key.z,
+        x: a.key.x,
+        y: a.key.y,
+        modelVersion: a.modelVersion,
+        tileHash: a.tileHash,
+        terrainProbabilities: a.terrain,
+        dominantTerrain: a.dominantTerrain,
+        dominantProbability: a.dominantProbability,
+        latent: a.latent,
+        image: Buffer.from(a.image) as Uint8Array<ArrayBuffer>,
+        imageContentType: "image/png",
+        imageHash: a.imageHash,
+        computedAt: a.computedAt,
+      })),
+      skipDuplicates: true,
+    });
+    results.forEach((a) => this.remember(a));
+    return results;
+  }
+}
+
+function sameInput(a: { size: number[]; mean: number[]; std: number[] }, b: { size: number[]; mean: number[]; std: number[] }): boolean {
+  return JSON.stringify([a.size, a.mean, a.std]) === JSON.stringify([b.size, b.mean, b.std]);
+}
+
+interface Row {
+  source: string;
+  modelVersion: string;
+  tileHash: string;
+  terrainProbabilities: number[];
+  dominantTerrain: string;
+  dominantProbability: number;
+  latent: number[];
+  image: Uint8Array | null;
+  imageHash: string | null;
+  computedAt: Date;
+}
+
+function fromRow(key: TileKey, r: Row): TileAnalysis {
+  return {
+    key,
+    source: r.source,
+    modelVersion: r.modelVersion,
+    tileHash: r.tileHash,
+    terrain: r.terrainProbabilities,
+    dominantTerrain: r.dominantTerrain,
+    dominantProbability: r.dominantProbability,
+    latent: r.latent,
+    image: r.image ?? new Uint8Array(),
+    imageHash: r.imageHash ?? "",
+    computedAt: r.computedAt,
+  };
+}

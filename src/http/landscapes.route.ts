@@ -1,0 +1,45 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { ErrorCode } from "../errors/error-codes.js";
+import { GroundviewError } from "../errors/errors.js";
+import type { ModelServices } from "../graphql/context.js";
+import { sendError } from "./respond.js";
+import { etagMatches } from "./tiles.route.js";
+
+export const LANDSCAPE_ROUTE = /^\/landscapes\/([^/]+)\/(\d{1,2})\/(\d{1,8})\/(\d{1,8})\.png$/;
+
+/**
+ * GET /landscapes/{modelVersion}/{z}/{x}/{y}.png: a generated landscape. The URL names the
+ * model version, so it is stable and immutable; the ETag is bound to version and image.
+ * Any stored version is served (rollback keeps old links working).
+ */
+export async function serveLandscape(
+  req: IncomingMessage,
+  res: ServerResponse,
+  models: ModelServices | undefined,
+  m: RegExpExecArray,
+): Promise<number> {
+  try {
+    if (!models) throw new GroundviewError(ErrorCode.MODEL_UNAVAILABLE, "the models are not loaded");
+    const version = decodeURIComponent(m[1]);
+    const key = { z: Number(m[2]), x: Number(m[3]), y: Number(m[4]) };
+    const a = await models.landscape.analysis.stored(key, version);
+    if (!a || !a.image.byteLength) {
+      throw new GroundviewError(
+        ErrorCode.LANDSCAPE_NOT_FOUND,
+        `no landscape for ${key.z}/${key.x}/${key.y} with model ${version}; query landscape first`,
+      );
+    }
+    const etag = `"${a.modelVersion}-${a.imageHash.slice(0, 32)}"`;
+    const headers: Record<string, string | number> = { etag, "cache-control": "public, max-age=31536000, immutable" };
+    if (etagMatches(req.headers["if-none-match"], etag)) {
+      res.writeHead(304, headers);
+      res.end();
+      return 304;
+    }
+    res.writeHead(200, { ...headers, "content-type": "image/png", "content-length": a.image.byteLength });
+    res.end(req.method === "HEAD" ? undefined : a.image);
+    return 200;
+  } catch (err) {
+    return sendError(res, err);
+  }
+}

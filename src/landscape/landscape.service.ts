@@ -1,0 +1,62 @@
+import type { AnalysisResult, TileAnalysis, TileAnalysisService } from "../analysis/tile-analysis.service.js";
+import { metresPerPixel, type TileKey, tileBoundsGeometry, tileForPoint, validatePoint } from "../tiles/tile-math.js";
+import type { Landscape, TerrainScore } from "./landscape.type.js";
+import { terrainFromClass } from "./terrain.enum.js";
+
+/** The zoom whose 256-px tile spans closest (in log scale) to `footprintM` metres at `lat`. */
+export function zoomForFootprint(lat: number, footprintM: number, range: { minZoom: number; maxZoom: number }): number {
+  let best = range.minZoom;
+  let bestErr = Infinity;
+  for (let z = range.minZoom; z <= range.maxZoom; z++) {
+    const err = Math.abs(Math.log((metresPerPixel(lat, z) * 256) / footprintM));
+    if (err < bestErr) [best, bestErr] = [z, err];
+  }
+  return best;
+}
+
+export class LandscapeService {
+  /** Absolute base of image URLs; set once the server listens. */
+  baseUrl = "";
+
+  constructor(readonly analysis: TileAnalysisService) {}
+
+  /** The zoom to use at a latitude when none is given. */
+  defaultZoom(lat: number): number {
+    return zoomForFootprint(lat, this.analysis.models.manifest.models.terrainClassifier.footprintM, this.analysis.tiles.source.zoom);
+  }
+
+  /** Validates the point and returns its tile at the requested or default zoom. */
+  tileAt(lat: number, lon: number, zoom?: number | null): TileKey {
+    const z = zoom ?? this.defaultZoom(Math.max(-85, Math.min(85, lat)));
+    validatePoint(lat, lon, z, this.analysis.tiles.source.zoom);
+    return tileForPoint(lat, lon, z);
+  }
+
+  async landscape(lat: number, lon: number, zoom?: number | null): Promise<Landscape> {
+    return this.toLandscape(await this.analysis.analyse(this.tileAt(lat, lon, zoom)));
+  }
+
+  imageUrl(a: TileAnalysis): string {
+    return `${this.baseUrl}/landscapes/${encodeURIComponent(a.modelVersion)}/${a.key.z}/${a.key.x}/${a.key.y}.png`;
+  }
+
+  terrainScores(a: TileAnalysis): TerrainScore[] {
+    const classes = this.analysis.models.manifest.models.terrainClassifier.classes;
+    return a.terrain
+      .map((p, i) => ({ terrain: terrainFromClass(classes[i]), probability: p }))
+      .sort((x, y) => y.probability - x.probability);
+  }
+
+  toLandscape({ analysis: a, cached }: AnalysisResult): Landscape {
+    const [h, w] = this.analysis.models.manifest.models.generator.size;
+    return {
+      terrain: this.terrainScores(a),
+      dominantTerrain: terrainFromClass(a.dominantTerrain),
+      latent: a.latent,
+      image: { url: this.imageUrl(a), mimeType: "image/png", width: w, height: h },
+      modelVersion: a.modelVersion,
+      cached,
+      tile: { ...a.key, bounds: tileBoundsGeometry(a.key) },
+    };
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * "Show me places that look like this": k-NN over stored latents with the cube extension's
+ * GiST index (`<->` ordering), restricted to the current model version and tile source.
+ */
+import type { PrismaClient } from "../generated/prisma/client.js";
+import type { TileAnalysisService } from "../analysis/tile-analysis.service.js";
+import type { LandscapeService } from "../landscape/landscape.service.js";
+import { terrainFromClass } from "../landscape/terrain.enum.js";
+import { tileBBox, tileBoundsGeometry } from "../tiles/tile-math.js";
+import type { SimilarPlace } from "./similar-places.type.js";
+
+interface Neighbour {
+  z: number;
+  x: number;
+  y: number;
+  dominant_terrain: string;
+  distance: number;
+}
+
+export class SimilarPlacesService {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly analysis: TileAnalysisService,
+    private readonly landscape: LandscapeService,
+  ) {}
+
+  async similar(lat: number, lon: number, first: number, zoom?: number | null): Promise<SimilarPlace[]> {
+    const key = this.landscape.tileAt(lat, lon, zoom);
+    const { analysis: a } = await this.analysis.analyse(key);
+    const rows = await this.prisma.$queryRaw<Neighbour[]>`
+      SELECT z, x, y, dominant_terrain, (latent_cube <-> cube(${a.latent}::float8[]))::float8 AS distance
+      FROM tile_analysis
+      WHERE model_version = ${a.modelVersion} AND source = ${a.source}
+        AND NOT (z = ${key.z} AND x = ${key.x} AND y = ${key.y})
+      ORDER BY latent_cube <-> cube(${a.latent}::float8[])
+      LIMIT ${first}`;
+    const [h, w] = this.analysis.models.manifest.models.generator.size;
+    return rows.map((r) => {
+      const k = { z: r.z, x: r.x, y: r.y };
+      const [west, south, east, north] = tileBBox(k);
+      return {
+        lat: (south + north) / 2,
+        lon: (west + east) / 2,
+        distance: Number(r.distance),
+        dominantTerrain: terrainFromClass(r.dominant_terrain),
+        tile: { ...k, bounds: tileBoundsGeometry(k) },
+        image: {
+          url: `${this.landscape.baseUrl}/landscapes/${encodeURIComponent(a.modelVersion)}/${k.z}/${k.x}/${k.y}.png`,
+          mimeType: "image/png",
+          width: w,
+          height: h,
+        },
+      };
+    });
+  }
+}

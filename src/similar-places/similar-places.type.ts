@@ -1,0 +1,24 @@
+import { Field, Float, ObjectType } from "type-graphql";
+import { GeneratedImage, TileRef } from "../landscape/landscape.type.js";
+import { Terrain } from "../landscape/terrain.enum.js";
+
+@ObjectType({ description: "An analysed place whose latent vector is near the query point's" })
+export class SimilarPlace {
+  @Field((_type) => Float, { description: "Latitude of the tile's centre" })
+  lat!: number;
+
+  @Field((_type) => Float, { description: "Longitude of the tile's centre" })
+  lon!: number;
+
+  @Field((_type) => Float, { description: "Euclidean distance between the latent vectors" })
+  distance!: number;
+
+  @Field((_type) => Terrain)
+  dominantTerrain!: Terrain;
+
+  @Field((_type) => TileRef)
+  tile!: TileRef;
+
+  @Field((_type) => GeneratedImage)
+  image!: GeneratedImage;
+}

@@ -1,0 +1,15 @@
+import { Args, Ctx, Query, Resolver } from "type-graphql";
+import type { GraphQLContext } from "../graphql/context.js";
+import { TerrainFilterArgs } from "./terrain-filter.args.js";
+import { TerrainAreaConnection } from "./terrain-filter.type.js";
+
+@Resolver()
+export class TerrainFilterResolver {
+  @Query((_returns) => TerrainAreaConnection, { description: "Areas in a box whose terrain matches; cost grows with the box's tile count" })
+  async terrainFilter(
+    @Args((_type) => TerrainFilterArgs) args: TerrainFilterArgs,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<TerrainAreaConnection> {
+    return ctx.models().terrainFilter.filter(args);
+  }
+}

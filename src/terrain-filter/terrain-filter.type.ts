@@ -1,0 +1,69 @@
+import { GraphQLJSONObject } from "graphql-scalars";
+import { Field, Float, Int, ObjectType } from "type-graphql";
+import { Terrain } from "../landscape/terrain.enum.js";
+
+@ObjectType({ description: "Adjacent tiles of one terrain merged into one area" })
+export class TerrainArea {
+  @Field((_type) => GraphQLJSONObject, { description: "GeoJSON Polygon (or MultiPolygon), EPSG:4326" })
+  geometry!: Record<string, unknown>;
+
+  @Field((_type) => Terrain)
+  terrain!: Terrain;
+
+  @Field((_type) => Float, { description: "Geodesic area in square metres" })
+  areaSqm!: number;
+
+  @Field((_type) => Float, { description: "Mean probability of the terrain over the area's tiles" })
+  meanConfidence!: number;
+
+  @Field((_type) => Int)
+  tileCount!: number;
+}
+
+@ObjectType()
+export class TerrainAreaEdge {
+  @Field((_type) => String)
+  cursor!: string;
+
+  @Field((_type) => TerrainArea)
+  node!: TerrainArea;
+}
+
+@ObjectType()
+export class PageInfo {
+  @Field((_type) => Boolean)
+  hasNextPage!: boolean;
+
+  @Field((_type) => Boolean)
+  hasPreviousPage!: boolean;
+
+  @Field((_type) => String, { nullable: true })
+  startCursor?: string | null;
+
+  @Field((_type) => String, { nullable: true })
+  endCursor?: string | null;
+}
+
+@ObjectType({ description: "Matching areas, largest first (Relay connection)" })
+export class TerrainAreaConnection {
+  @Field((_type) => [TerrainAreaEdge])
+  edges!: TerrainAreaEdge[];
+
+  @Field((_type) => PageInfo)
+  pageInfo!: PageInfo;
+
+  @Field((_type) => Int, { description: "Areas matching in the whole box" })
+  totalCount!: number;
+
+  @Field((_type) => GraphQLJSONObject, { description: "This page's areas as a GeoJSON FeatureCollection" })
+  featureCollection!: Record<string, unknown>;
+
+  @Field((_type) => Int)
+  zoom!: number;
+
+  @Field((_type) => Int, { description: "Tiles analysed for this query (its cost)" })
+  tilesAnalysed!: number;
+
+  @Field((_type) => Int, { description: "Of those, tiles whose results were computed now" })
+  tilesComputed!: number;
+}

@@ -1,0 +1,138 @@
+/**
+ * validatePhoto: the terrain at the claimed point (satellite), the scene in the photo
+ * (ground), and the calibrated score fitted by the trainer on validation pairs:
+ *   e = p_terrain · M,   x = log(e·q + 1e-6) − log(π·q + 1e-6),   score = σ(a·x + b).
+ */
+import { createHash } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { distance } from "@turf/turf";
+import type { FileUpload } from "graphql-upload/processRequest.mjs";
+import { squareRgb, normaliseInto } from "../imaging/preprocess.js";
+import type { LandscapeService } from "../landscape/landscape.service.js";
+import type { GroundTerrainScore, TerrainScore } from "../landscape/landscape.type.js";
+import type { GroundTerrain } from "../landscape/terrain.enum.js";
+import type { Metrics } from "../metrics/metrics.js";
+import { decodePhoto, type PhotoLimits, readLimited } from "./photo-decode.js";
+import { type PhotoValidation, Verdict } from "./validate-photo.type.js";
+
+const EPS = 1e-6;
+
+export interface ScoreParts {
+  score: number;
+  expectedGround: number[];
+  verdict: Verdict;
+}
+
+/** The calibrated score and verdict for terrain probabilities p and scene probabilities q. */
+export function scorePair(
+  p: number[],
+  q: number[],
+  v: {
+    compatibility: { matrix: number[][] };
+    groundPrior: number[];
+    calibration: { a: number; b: number };
+    plausibleAbove: number;
+    suspiciousBelow: number;
+  },
+): ScoreParts {
+  const m = v.compatibility.matrix;
+  const e = q.map((_, g) => p.reduce((s, pt, t) => s + pt * m[t][g], 0));
+  const eq = e.reduce((s, eg, g) => s + eg * q[g], 0);
+  const pq = v.groundPrior.reduce((s, pg, g) => s + pg * q[g], 0);
+  const x = Math.log(eq + EPS) - Math.log(pq + EPS);
+  const score = 1 / (1 + Math.exp(-(v.calibration.a * x + v.calibration.b)));
+  const verdict = score >= v.plausibleAbove ? Verdict.PLAUSIBLE : score < v.suspiciousBelow ? Verdict.SUSPICIOUS : Verdict.INCONCLUSIVE;
+  return { score, expectedGround: e, verdict };
+}
+
+const pct = (p: number) => `${Math.round(p * 100)}%`;
+const list = (xs: { terrain: string; probability: number }[]) =>
+  xs
+    .filter((x) => x.probability >= 0.1)
+    .slice(0, 3)
+    .map((x) => `${x.terrain.toLowerCase().replace("_", "/")} (${pct(x.probability)})`)
+    .join(", ");
+
+export class PhotoValidationService {
+  constructor(
+    private readonly landscape: LandscapeService,
+    private readonly metrics: Metrics,
+    private readonly limits: PhotoLimits,
+    private readonly uploadDir?: string,
+  ) {}
+
+  async validate(upload: Promise<FileUpload>, lat: number, lon: number, zoom?: number | null): Promise<PhotoValidation> {
+    const key = this.landscape.tileAt(lat, lon, zoom);
+    const file = await upload;
+    const bytes = await readLimited(file.createReadStream(), this.limits.maxBytes);
+    const photo = await decodePhoto(bytes, this.limits);
+    const models = this.landscape.analysis.models;
+    const spec = models.manifest.models.sceneClassifier;
+    const [analysed, scene] = await Promise.all([this.landscape.analysis.analyse(key), this.classify(bytes)]);
+    if (this.uploadDir) await this.keep(bytes, photo.format);
+    const v = models.manifest.models.validation;
+    const p = analysed.analysis.terrain;
+    const { score, expectedGround, verdict } = scorePair(p, scene, v);
+    const expectedTerrain = this.landscape.terrainScores(analysed.analysis);
+    const ground = (xs: number[]): GroundTerrainScore[] =>
+      xs
+        .map((probability, i) => ({ terrain: spec.classes[i] as GroundTerrain, probability }))
+        .sort((a, b) => b.probability - a.probability);
+    const photoTerrain = ground(scene);
+    const expectedGroundTerrain = ground(expectedGround);
+    const exifDistanceM = photo.gps ? distance([photo.gps.lon, photo.gps.lat], [lon, lat], { units: "kilometers" }) * 1000 : null;
+    return {
+      score,
+      verdict,
+      expectedTerrain,
+      expectedGroundTerrain,
+      photoTerrain,
+      explanation: this.explain(expectedTerrain, expectedGroundTerrain, photoTerrain, score, verdict, exifDistanceM),
+      reference: this.landscape.toLandscape(analysed),
+      exifLocation: photo.gps ?? null,
+      exifDistanceM,
+      modelVersion: models.version,
+    };
+  }
+
+  private async classify(bytes: Buffer): Promise<number[]> {
+    const models = this.landscape.analysis.models;
+    const spec = models.manifest.models.sceneClassifier;
+    const end = this.metrics.inferenceSeconds.startTimer({ stage: "photo" });
+    const rgb = await squareRgb(bytes, spec.input.size[0], this.limits.maxPixels);
+    const input = new Float32Array(3 * spec.input.size[0] * spec.input.size[1]);
+    normaliseInto(rgb, spec.input, input, 0);
+    const { probabilities } = await models.sceneProbabilities(input, 1);
+    end();
+    return Array.from(probabilities[0]);
+  }
+
+  private async keep(bytes: Buffer, format: string): Promise<void> {
+    await mkdir(this.uploadDir as string, { recursive: true });
+    const name = `${createHash("sha256").update(bytes).digest("hex")}.${format}`;
+    await writeFile(path.join(this.uploadDir as string, name), bytes);
+  }
+
+  private explain(
+    sat: TerrainScore[],
+    expected: GroundTerrainScore[],
+    photo: GroundTerrainScore[],
+    score: number,
+    verdict: Verdict,
+    exifDistanceM: number | null,
+  ): string {
+    const verdictText = {
+      [Verdict.PLAUSIBLE]: "The photo fits what one would see there",
+      [Verdict.SUSPICIOUS]: "The photo does not fit what one would see there; the geotag may be wrong",
+      [Verdict.INCONCLUSIVE]: "The evidence is not strong either way",
+    }[verdict];
+    let s =
+      `From the satellite, the point looks like ${list(sat) || sat[0].terrain.toLowerCase()}, ` +
+      `so a photo there would most likely show ${list(expected) || expected[0].terrain.toLowerCase()}. ` +
+      `The photo looks like ${list(photo) || photo[0].terrain.toLowerCase()}. ${verdictText} (score ${score.toFixed(2)}).`;
+    if (exifDistanceM !== null)
+      s += ` Its EXIF GPS position is ${(exifDistanceM / 1000).toFixed(exifDistanceM < 10000 ? 2 : 0)} km from the claimed point.`;
+    return s;
+  }
+}
