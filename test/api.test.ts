@@ -25,7 +25,13 @@ const centre = (x: number, y: number) => {
 const LANDSCAPE = `query($lat: Float!, $lon: Float!) { landscape(lat: $lat, lon: $lon, zoom: ${Z}) {
   terrain { terrain probability } dominantTerrain latent image { url mimeType width height } modelVersion cached tile { z x y bounds } } }`;
 
-async function upload(app: App, bytes: Buffer, filename: string, vars: { lat: number; lon: number }, headers: Record<string, string> = { "apollo-require-preflight": "true" }) {
+async function upload(
+  app: App,
+  bytes: Buffer,
+  filename: string,
+  vars: { lat: number; lon: number },
+  headers: Record<string, string> = { "apollo-require-preflight": "true" },
+) {
   const form = new FormData();
   form.set(
     "operations",
@@ -64,7 +70,12 @@ describe("GraphQL API with the real models", () => {
     const dir = await mkdtemp(path.join(tmpdir(), "gv-tiles-"));
     await makeTileDirectory(dir, Z, X0, Y0, N);
     db = await createTestDatabase("embedded");
-    app = await startTestApp(db, { TILE_SOURCE: dir, TERRAIN_FILTER_MAX_TILES: "40", PHOTO_MAX_BYTES: "300000", PHOTO_MAX_PIXELS: "4000000" });
+    app = await startTestApp(db, {
+      TILE_SOURCE: dir,
+      TERRAIN_FILTER_MAX_TILES: "40",
+      PHOTO_MAX_BYTES: "300000",
+      PHOTO_MAX_PIXELS: "4000000",
+    });
     assert.ok(app.models, app.modelError);
   });
   after(async () => {
@@ -81,7 +92,10 @@ describe("GraphQL API with the real models", () => {
     assert.deepEqual([l.tile.z, l.tile.x, l.tile.y], [Z, X0 + 1, Y0 + 1]);
     const probs = l.terrain.map((t: any) => t.probability);
     assert.ok(Math.abs(probs.reduce((a: number, b: number) => a + b, 0) - 1) < 1e-4);
-    assert.deepEqual(probs, [...probs].sort((a, b) => b - a));
+    assert.deepEqual(
+      probs,
+      [...probs].sort((a, b) => b - a),
+    );
     assert.equal(l.dominantTerrain, l.terrain[0].terrain);
     assert.equal(l.latent.length, app.models?.landscape.analysis.models.manifest.models.generator.latentDim);
     const img = await fetch(l.image.url);
@@ -124,7 +138,8 @@ describe("GraphQL API with the real models", () => {
     assert.equal(area.tileCount, 25);
     assert.equal(area.geometry.type, "Polygon");
     let expected = 0;
-    for (let x = X0; x <= X0 + 4; x++) for (let y = Y0; y <= Y0 + 4; y++) expected += turfArea(polygon(tileBoundsGeometry({ z: Z, x, y }).coordinates));
+    for (let x = X0; x <= X0 + 4; x++)
+      for (let y = Y0; y <= Y0 + 4; y++) expected += turfArea(polygon(tileBoundsGeometry({ z: Z, x, y }).coordinates));
     assert.ok(Math.abs(area.areaSqm - expected) / expected < 1e-6, `${area.areaSqm} vs ${expected}`);
     assert.equal(f.featureCollection.type, "FeatureCollection");
     assert.equal(f.featureCollection.features.length, 1);
@@ -136,22 +151,35 @@ describe("GraphQL API with the real models", () => {
   });
 
   test("terrainFilter: a box over the tile limit fails with BBOX_TOO_LARGE and the limit", async () => {
-    const r = await gql(app, `{ terrainFilter(bbox: {west: -99.3, south: 46.9, east: -99.0, north: 47.1}, terrain: [WATER], zoom: ${Z}) { totalCount } }`);
+    const r = await gql(
+      app,
+      `{ terrainFilter(bbox: {west: -99.3, south: 46.9, east: -99.0, north: 47.1}, terrain: [WATER], zoom: ${Z}) { totalCount } }`,
+    );
     assert.equal(r.body.errors?.[0].extensions.code, "BBOX_TOO_LARGE");
     assert.equal(r.body.errors?.[0].extensions.limit, 40);
     assert.ok(r.body.errors?.[0].extensions.tiles > 40);
-    const bad = await gql(app, `{ terrainFilter(bbox: {west: -99.0, south: 46.9, east: -99.3, north: 47.1}, terrain: [WATER], zoom: ${Z}) { totalCount } }`);
+    const bad = await gql(
+      app,
+      `{ terrainFilter(bbox: {west: -99.0, south: 46.9, east: -99.3, north: 47.1}, terrain: [WATER], zoom: ${Z}) { totalCount } }`,
+    );
     assert.equal(bad.body.errors?.[0].extensions.code, "OUT_OF_RANGE");
   });
 
   test("similarPlaces: nearest analysed latents first, never the place itself", async () => {
     const p = centre(X0 + 1, Y0 + 1);
-    const r = await gql(app, `query($lat: Float!, $lon: Float!) { similarPlaces(lat: $lat, lon: $lon, zoom: ${Z}, first: 5) { lat lon distance dominantTerrain tile { x y } } }`, p);
+    const r = await gql(
+      app,
+      `query($lat: Float!, $lon: Float!) { similarPlaces(lat: $lat, lon: $lon, zoom: ${Z}, first: 5) { lat lon distance dominantTerrain tile { x y } } }`,
+      p,
+    );
     assert.equal(r.body.errors, undefined, JSON.stringify(r.body.errors));
     const places = r.body.data.similarPlaces;
     assert.equal(places.length, 5);
     const d = places.map((s: any) => s.distance);
-    assert.deepEqual(d, [...d].sort((a, b) => a - b));
+    assert.deepEqual(
+      d,
+      [...d].sort((a, b) => a - b),
+    );
     assert.ok(!places.some((s: any) => s.tile.x === X0 + 1 && s.tile.y === Y0 + 1));
   });
 
@@ -202,7 +230,9 @@ describe("GraphQL API with the real models", () => {
     const big = await upload(app, Buffer.concat([jpeg, Buffer.alloc(400_000)]), "big.jpg", p);
     assert.equal(big.body.errors?.[0].extensions.code, "PAYLOAD_TOO_LARGE");
     assert.equal(big.body.errors?.[0].extensions.limit, 300000);
-    const huge = await sharp({ create: { width: 2500, height: 2000, channels: 3, background: "#777" } }).jpeg({ quality: 20 }).toBuffer();
+    const huge = await sharp({ create: { width: 2500, height: 2000, channels: 3, background: "#777" } })
+      .jpeg({ quality: 20 })
+      .toBuffer();
     const pixels = await upload(app, huge, "huge.jpg", p);
     assert.equal(pixels.body.errors?.[0].extensions.code, "PAYLOAD_TOO_LARGE");
     const csrf = await upload(app, jpeg, "x.jpg", p, {});

@@ -150,6 +150,10 @@ def main(argv=None) -> int:
         files[name] = {"file": path.name, "golden": f"golden/{name}.json", "bytes": path.stat().st_size}
         print(f"[export] {name}: {path.stat().st_size / 1e6:.2f} MB, onnxruntime-node max|diff|={checks[name]['maxAbsDiff']:.2e}, "
               f"p50={checks[name]['p50Ms']:.2f} ms on one core", flush=True)
+    # PyTorch weights of the encoder and generator, for the benchmark's eager-PyTorch peer.
+    (out / "torch").mkdir(exist_ok=True)
+    torch.save(enc.state_dict(), out / "torch" / "encoder.pt")
+    torch.save(gen_m.state_dict(), out / "torch" / "generator.pt")
     version = args.version or f"{dt.date.today().isoformat()}-{hasher.hexdigest()[:8]}"
     classifier_input = lambda r: {"name": "image", "size": [r["inputSize"], r["inputSize"]], "mean": list(r["mean"]), "std": list(r["std"]),
                                   "layout": "NCHW", "dtype": "float32", "colour": "RGB"}
