@@ -19,6 +19,7 @@ import sharp from "sharp";
 import { startApp } from "../src/app.js";
 import { loadSettings } from "../src/config/settings.js";
 import { tileBoundsGeometry, tileForPoint } from "../src/tiles/tile-math.js";
+import type { Load, Spec } from "./load-spec.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -30,24 +31,6 @@ const say = (s: string) => {
   console.log(s);
   lines.push(s);
 };
-
-interface Load {
-  rps: number;
-  p50Ms: number;
-  p99Ms: number;
-  errors: number;
-  requests: number;
-  firstError?: string;
-}
-interface Spec {
-  origin: string;
-  connections: number;
-  seconds: number;
-  maxRequests?: number;
-  method?: string;
-  headers?: Record<string, string>;
-  requests: { path: string; body?: string; bodyBase64?: string }[];
-}
 
 let specN = 0;
 async function load(spec: Spec): Promise<Load> {

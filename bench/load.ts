@@ -9,15 +9,7 @@
 import { readFileSync } from "node:fs";
 import http from "node:http";
 
-interface Spec {
-  origin: string;
-  connections: number;
-  seconds: number;
-  maxRequests?: number;
-  method?: string;
-  headers?: Record<string, string>;
-  requests: { path: string; body?: string; bodyBase64?: string }[];
-}
+import type { Spec } from "./load-spec.js";
 
 const spec = JSON.parse(readFileSync(process.argv[2], "utf8")) as Spec;
 const target = new URL(spec.origin);

@@ -22,7 +22,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from groundview.classifier import ClassifierConfig, predict, train_classifier  # noqa: E402
 from groundview.common import SCENE_CLASSES, base_parser, setup, write_json  # noqa: E402
-from groundview.data import ImageSet, class_weights, load_ground, make_synthetic_data, split_masks  # noqa: E402
+from groundview.data import channel_stats, ImageSet, class_weights, load_ground, make_synthetic_data, split_masks  # noqa: E402
 from groundview.metrics import classification_report  # noqa: E402
 from groundview.models import SmallResNet  # noqa: E402
 
@@ -94,9 +94,7 @@ def main(argv=None) -> int:
     cfg = ClassifierConfig(args.name, SCENE_CLASSES, args.input_size, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25),
                            epochs=args.epochs, batch=args.batch, lr=args.lr, aug_scale=(0.45, 1.0),
                            rot90=False, vflip=False, colour=0.2, max_steps_per_epoch=2 if args.dry_run else None)
-    x = torch.from_numpy(train.images[:4000]).float().div(255)
-    cfg.mean = tuple(round(float(v), 4) for v in x.mean(dim=(0, 1, 2)))
-    cfg.std = tuple(round(float(v), 4) for v in x.std(dim=(0, 1, 2)))
+    cfg.mean, cfg.std = channel_stats(train.images, 4000)
     gen = torch.Generator().manual_seed(args.seed)
     model = SmallResNet(len(SCENE_CLASSES))
     cleaning = {"static": static, "smallLoss": {}, "dropPercent": args.drop_percent, "sources": args.noisy_sources}

@@ -11,7 +11,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from groundview.classifier import ClassifierConfig, predict, train_classifier  # noqa: E402
 from groundview.common import TERRAIN_CLASSES, base_parser, setup, write_json  # noqa: E402
-from groundview.data import load_terrain, make_synthetic_data, split_masks  # noqa: E402
+from groundview.data import channel_stats, load_terrain, make_synthetic_data, split_masks  # noqa: E402
 from groundview.metrics import classification_report  # noqa: E402
 from groundview.models import SmallResNet  # noqa: E402
 
@@ -43,9 +43,7 @@ def main(argv=None) -> int:
                            epochs=args.epochs, batch=args.batch, lr=args.lr, aug_scale=(0.3, 1.0),
                            rot90=True, vflip=True, colour=0.25, max_steps_per_epoch=2 if args.dry_run else None)
     # The mean/std are computed from the training images, not assumed.
-    x = torch.from_numpy(train.images[:2000]).float().div(255)
-    cfg.mean = tuple(round(float(v), 4) for v in x.mean(dim=(0, 1, 2)))
-    cfg.std = tuple(round(float(v), 4) for v in x.std(dim=(0, 1, 2)))
+    cfg.mean, cfg.std = channel_stats(train.images, 2000)
     gen = torch.Generator().manual_seed(args.seed)
     model = SmallResNet(len(TERRAIN_CLASSES))
     hist = train_classifier(model, train, val, cfg, device, gen)

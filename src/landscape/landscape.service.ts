@@ -36,8 +36,8 @@ export class LandscapeService {
     return this.toLandscape(await this.analysis.analyse(this.tileAt(lat, lon, zoom)));
   }
 
-  imageUrl(a: TileAnalysis): string {
-    return `${this.baseUrl}/landscapes/${encodeURIComponent(a.modelVersion)}/${a.key.z}/${a.key.x}/${a.key.y}.png`;
+  imageUrl(modelVersion: string, k: TileKey): string {
+    return `${this.baseUrl}/landscapes/${encodeURIComponent(modelVersion)}/${k.z}/${k.x}/${k.y}.png`;
   }
 
   terrainScores(a: TileAnalysis): TerrainScore[] {
@@ -53,7 +53,7 @@ export class LandscapeService {
       terrain: this.terrainScores(a),
       dominantTerrain: terrainFromClass(a.dominantTerrain),
       latent: a.latent,
-      image: { url: this.imageUrl(a), mimeType: "image/png", width: w, height: h },
+      image: { url: this.imageUrl(a.modelVersion, a.key), mimeType: "image/png", width: w, height: h },
       modelVersion: a.modelVersion,
       cached,
       tile: { ...a.key, bounds: tileBoundsGeometry(a.key) },

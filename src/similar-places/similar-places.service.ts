@@ -45,7 +45,7 @@ export class SimilarPlacesService {
         dominantTerrain: terrainFromClass(r.dominant_terrain),
         tile: { ...k, bounds: tileBoundsGeometry(k) },
         image: {
-          url: `${this.landscape.baseUrl}/landscapes/${encodeURIComponent(a.modelVersion)}/${k.z}/${k.x}/${k.y}.png`,
+          url: this.landscape.imageUrl(a.modelVersion, k),
           mimeType: "image/png",
           width: w,
           height: h,

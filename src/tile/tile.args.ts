@@ -1,4 +1,4 @@
-import { IsInt, Max, Min } from "class-validator";
+import { IsInt, IsOptional, Max, Min } from "class-validator";
 import { ArgsType, Field, Float, Int } from "type-graphql";
 import { MAX_LATITUDE } from "../tiles/tile-math.js";
 

@@ -1,25 +1,10 @@
-import { GraphQLJSONObject } from "graphql-scalars";
-import { Field, Int, ObjectType } from "type-graphql";
-import type { PolygonGeometry } from "../tiles/tile-math.js";
+import { Field, ObjectType } from "type-graphql";
+import { TileRef } from "../landscape/landscape.type.js";
 
 @ObjectType({
   description: "A satellite tile of the configured source, Web Mercator z/x/y",
 })
-export class Tile {
-  @Field((_type) => Int)
-  z!: number;
-
-  @Field((_type) => Int)
-  x!: number;
-
-  @Field((_type) => Int)
-  y!: number;
-
-  @Field((_type) => GraphQLJSONObject, {
-    description: "Footprint as a GeoJSON Polygon in EPSG:4326",
-  })
-  bounds!: PolygonGeometry;
-
+export class Tile extends TileRef {
   @Field((_type) => String, {
     description: "Identifier of the imagery source (cache namespace)",
   })

@@ -185,6 +185,13 @@ def augment(x: torch.Tensor, out_size: int, gen: torch.Generator, *, scale=(0.5,
     return out
 
 
+def channel_stats(images: np.ndarray, limit: int = 4000) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std of uint8 NHWC images in [0, 1], from up to `limit` images."""
+    x = torch.from_numpy(images[:limit]).float().div(255)
+    return (tuple(round(float(v), 4) for v in x.mean(dim=(0, 1, 2))),
+            tuple(round(float(v), 4) for v in x.std(dim=(0, 1, 2))))
+
+
 def class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
     """Inverse-frequency weights, normalised to mean 1, for imbalanced classes."""
     counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
