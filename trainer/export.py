@@ -79,6 +79,17 @@ def contact_sheet(images_by_terrain: dict[str, torch.Tensor], path: Path) -> Non
     sheet.save(path)
 
 
+def out_of_source(runs: Path):
+    """The scene classifier retrained without one dataset and scored on it (train_scene.py --exclude-source)."""
+    f = runs / "scene-oos" / "result.json"
+    if not f.exists():
+        return None
+    r = read_json(f)
+    oos = r.get("outOfSource") or {}
+    return {"note": "a second scene classifier trained without this dataset, scored on all of its photos",
+            "trainingEpochs": len(r["metrics"]["training"]), **{k: oos.get(k) for k in ("dataset", "classesShared", "n", "top1", "macroF1", "perClassF1", "confusion")}}
+
+
 def main(argv=None) -> int:
     p = base_parser(__doc__)
     p.add_argument("--out", default=str(REPO / "models"))
@@ -172,7 +183,7 @@ def main(argv=None) -> int:
                                 "outputs": {"probabilities": "probabilities", "embedding": "embedding"},
                                 "embeddingDim": sres["embedDim"],
                                 "metrics": {**clf_metrics(sres), "bySource": sres["metrics"]["validationTop1BySource"],
-                                            "outOfSource": sres.get("outOfSource"), "cleaning": sres["cleaning"],
+                                            "outOfSource": out_of_source(runs), "cleaning": sres["cleaning"],
                                             "onnx": checks["sceneClassifier"], "split": sres["split"]}},
             "generator": {**files["generator"], "latentDim": d, "input": {"name": "latent"}, "outputs": {"image": "image"},
                           "outputRange": [-1, 1], "size": [128, 128],
