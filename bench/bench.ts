@@ -114,6 +114,7 @@ const app = await startApp(
     GROUNDVIEW_DATA_DIR: dataDir,
     TILE_SOURCE: tilesDir,
     TERRAIN_FILTER_MAX_TILES: "1024",
+    ...(process.env.ONNX_INTRA_OP_THREADS ? { ONNX_INTRA_OP_THREADS: process.env.ONNX_INTRA_OP_THREADS } : {}),
     ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
   }),
 );
@@ -136,7 +137,7 @@ await fetch(`${app.url}${tilePath}`);
 
 say(`# groundview bench — ${new Date().toISOString()}`);
 say(
-  `${os.cpus().length} CPUs (${os.cpus()[0]?.model}), Node ${process.version}, ${app.db.kind} database, models ${app.models.landscape.analysis.models.version}`,
+  `${os.cpus().length} CPUs (${os.cpus()[0]?.model}), Node ${process.version}, ${app.db.kind} database, models ${app.models.landscape.analysis.models.version}, ONNX intra-op threads ${process.env.ONNX_INTRA_OP_THREADS || 2}`,
 );
 say(`${ROUNDS} rounds x ${SECONDS} s per target unless noted; min/median/max over rounds\n`);
 say("| target | req/s | p50 ms | p99 ms | errors |");

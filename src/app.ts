@@ -120,6 +120,7 @@ export async function startApp(settings: Settings): Promise<App> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await apollo.stop();
+      await models?.landscape.analysis.flush();
       await registry?.close();
       await source.close?.();
       await db.close();

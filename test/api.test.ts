@@ -117,6 +117,7 @@ describe("GraphQL API with the real models", () => {
     assert.ok(res.every((r) => !r.body.errors));
     assert.equal(new Set(res.map((r) => JSON.stringify(r.body.data.landscape.latent))).size, 1);
     assert.equal((await metric(app, "groundview_tile_analysis_lookups_total", 'result="computed"')) - before, 1);
+    await app.models?.landscape.analysis.flush();
     const rows = await app.db.prisma.tileAnalysis.count({ where: { z: Z, x: X0 + 3, y: Y0 + 5 } });
     assert.equal(rows, 1);
   });

@@ -42,6 +42,8 @@ export class TileAnalysisService {
   private readonly memory: MemoryLru<TileAnalysis>;
   private readonly inFlight = new Map<string, Promise<AnalysisResult>>();
   private readonly gate: Semaphore;
+  /** Rows computed but not yet written (write-behind: responses do not wait for the database). */
+  private readonly pendingWrites = new Set<Promise<void>>();
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -109,11 +111,38 @@ export class TileAnalysisService {
     return out;
   }
 
+  /**
+   * The generated landscape PNG for a stored analysis: from memory, else regenerated from its
+   * latent (the generator is deterministic). Only the loaded model version can regenerate.
+   */
+  async image(a: TileAnalysis): Promise<Uint8Array | undefined> {
+    if (a.image.byteLength) return a.image;
+    if (a.modelVersion !== this.models.version) return undefined;
+    const gen = this.models.manifest.models.generator;
+    const [img] = await this.models.generate([Float32Array.from(a.latent)]);
+    const png = await generatedToPng(img, gen.size[1], gen.size[0]);
+    const withImage = { ...a, image: png };
+    this.remember(withImage);
+    return png;
+  }
+
+  /** Resolves once every computed row has been written (tests, shutdown). */
+  async flush(): Promise<void> {
+    while (this.pendingWrites.size) await Promise.allSettled([...this.pendingWrites]);
+  }
+
   private async load(keys: TileKey[]): Promise<Map<string, AnalysisResult>> {
     const out = new Map<string, AnalysisResult>();
-    const rows = await this.prisma.tileAnalysis.findMany({
-      where: { source: this.source, modelVersion: this.models.version, OR: keys.map((k) => ({ z: k.z, x: k.x, y: k.y })) },
-    });
+    const rows =
+      keys.length === 1
+        ? [
+            await this.prisma.tileAnalysis.findUnique({
+              where: { source_z_x_y_modelVersion: { source: this.source, ...keys[0], modelVersion: this.models.version } },
+            }),
+          ].filter((r) => r !== null)
+        : await this.prisma.tileAnalysis.findMany({
+            where: { source: this.source, modelVersion: this.models.version, OR: keys.map((k) => ({ z: k.z, x: k.x, y: k.y })) },
+          });
     const byId = new Map(rows.map((r) => [`${r.z}/${r.x}/${r.y}`, r]));
     const missing: TileKey[] = [];
     for (const k of keys) {
@@ -187,27 +216,45 @@ export class TileAnalysisService {
         computedAt: now,
       };
     });
-    await this.prisma.tileAnalysis.createMany({
-      data: results.map((a) => ({
-        source: a.source,
-        z: a.key.z,
-        x: a.key.x,
-        y: a.key.y,
-        modelVersion: a.modelVersion,
-        tileHash: a.tileHash,
-        terrainProbabilities: a.terrain,
-        dominantTerrain: a.dominantTerrain,
-        dominantProbability: a.dominantProbability,
-        latent: a.latent,
-        image: Buffer.from(a.image) as Uint8Array<ArrayBuffer>,
-        imageContentType: "image/png",
-        imageHash: a.imageHash,
-        computedAt: a.computedAt,
-      })),
-      skipDuplicates: true,
-    });
     results.forEach((a) => this.remember(a));
+    this.persist(results);
     return results;
+  }
+
+  /**
+   * Writes rows in the background: the memory cache already serves them, and a row that
+   * fails to be written is simply computed again later (logged and counted).
+   */
+  private persist(results: TileAnalysis[]): void {
+    const write = this.prisma.tileAnalysis
+      .createMany({
+        data: results.map((a) => ({
+          source: a.source,
+          z: a.key.z,
+          x: a.key.x,
+          y: a.key.y,
+          modelVersion: a.modelVersion,
+          tileHash: a.tileHash,
+          terrainProbabilities: a.terrain,
+          dominantTerrain: a.dominantTerrain,
+          dominantProbability: a.dominantProbability,
+          latent: a.latent,
+          image: Buffer.from(a.image) as Uint8Array<ArrayBuffer>,
+          imageContentType: "image/png",
+          imageHash: a.imageHash,
+          computedAt: a.computedAt,
+        })),
+        skipDuplicates: true,
+      })
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          this.metrics.analysisWriteErrors.inc();
+          console.error(`tile analysis write failed: ${(err as Error).message}`);
+        },
+      );
+    this.pendingWrites.add(write);
+    void write.finally(() => this.pendingWrites.delete(write));
   }
 }
 

@@ -91,7 +91,7 @@ export function loadSettings(env: Env = process.env): Settings {
     leasePollMs: int(env, "TILE_LEASE_POLL_MS", 25, 1, 5000),
     publicUrl: env.PUBLIC_URL || undefined,
     modelsDir: path.resolve(env.MODELS_DIR || "./models"),
-    onnxIntraOpThreads: int(env, "ONNX_INTRA_OP_THREADS", 1, 1, 64),
+    onnxIntraOpThreads: int(env, "ONNX_INTRA_OP_THREADS", 2, 1, 64),
     analysisMemoryBytes: int(env, "ANALYSIS_MEMORY_CACHE_MB", 64, 0, 16384) * 1024 * 1024,
     analysisConcurrency: int(env, "ANALYSIS_CONCURRENCY", 4, 1, 64),
     terrainFilterMaxTiles: int(env, "TERRAIN_FILTER_MAX_TILES", 1024, 1, 100000),

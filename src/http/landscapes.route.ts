@@ -23,7 +23,8 @@ export async function serveLandscape(
     const version = decodeURIComponent(m[1]);
     const key = { z: Number(m[2]), x: Number(m[3]), y: Number(m[4]) };
     const a = await models.landscape.analysis.stored(key, version);
-    if (!a || !a.image.byteLength) {
+    const image = a && (await models.landscape.analysis.image(a));
+    if (!a || !image) {
       throw new GroundviewError(
         ErrorCode.LANDSCAPE_NOT_FOUND,
         `no landscape for ${key.z}/${key.x}/${key.y} with model ${version}; query landscape first`,
@@ -36,8 +37,8 @@ export async function serveLandscape(
       res.end();
       return 304;
     }
-    res.writeHead(200, { ...headers, "content-type": "image/png", "content-length": a.image.byteLength });
-    res.end(req.method === "HEAD" ? undefined : a.image);
+    res.writeHead(200, { ...headers, "content-type": "image/png", "content-length": image.byteLength });
+    res.end(req.method === "HEAD" ? undefined : image);
     return 200;
   } catch (err) {
     return sendError(res, err);

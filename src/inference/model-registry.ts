@@ -1,8 +1,9 @@
 /**
  * Loads models/manifest.json and its ONNX files once, at start-up, into onnxruntime-node
- * sessions, and runs batched inference. Session options are set from measurements (see
- * README, "Inference"): one intra-op thread per session keeps latency flat on a 2-core
- * machine while requests run in parallel.
+ * sessions, and runs batched inference. Session options come from measurements (README,
+ * "Inference"; scripts/measure-onnx.mjs): on the 2-core target two intra-op threads halve
+ * each model's latency and still give the best throughput with concurrent requests, and
+ * spinning is off so idle ORT threads leave the CPU to sharp and the event loop.
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -36,6 +37,9 @@ export class ModelRegistry {
       interOpNumThreads: 1,
       executionMode: "sequential",
       graphOptimizationLevel: "all",
+      // Idle intra-op threads would otherwise spin after each run and steal the CPU that
+      // sharp and the event loop need on a small machine.
+      extra: { session: { intra_op: { allow_spinning: "0" } } },
     };
     const open = (file: string) => ort.InferenceSession.create(path.join(dir, file), options);
     const [t, s, g, e] = await Promise.all([

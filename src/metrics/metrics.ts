@@ -69,6 +69,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly analysisWriteErrors = new Counter({
+    name: "groundview_tile_analysis_write_errors_total",
+    help: "Per-tile results that could not be written to the database (they are recomputed later)",
+    registers: [this.registry],
+  });
+
   readonly inferenceSeconds = new Histogram({
     name: "groundview_inference_seconds",
     help: "Model inference latency (a batch of tiles, or one photo)",
