@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import type { PrismaClient } from "../generated/prisma/client.js";
 import { generatedToPng } from "../imaging/encode.js";
+import { type AnalysisRow, AnalysisStore } from "./analysis.store.js";
 import { toBatch } from "../imaging/preprocess.js";
 import type { ModelRegistry } from "../inference/model-registry.js";
 import type { Metrics } from "../metrics/metrics.js";
@@ -42,6 +43,7 @@ export class TileAnalysisService {
   private readonly memory: MemoryLru<TileAnalysis>;
   private readonly inFlight = new Map<string, Promise<AnalysisResult>>();
   private readonly gate: Semaphore;
+  private readonly store: AnalysisStore;
   /** Rows computed but not yet written (write-behind: responses do not wait for the database). */
   private readonly pendingWrites = new Set<Promise<void>>();
 
@@ -54,6 +56,7 @@ export class TileAnalysisService {
   ) {
     this.memory = new MemoryLru(opts.memoryBytes);
     this.gate = new Semaphore(opts.concurrency);
+    this.store = new AnalysisStore(prisma);
   }
 
   get source(): string {
@@ -70,10 +73,8 @@ export class TileAnalysisService {
       const hot = this.memory.get(this.memKey(k));
       if (hot) return hot;
     }
-    const row = await this.prisma.tileAnalysis.findUnique({
-      where: { source_z_x_y_modelVersion: { source: this.source, ...k, modelVersion: version } },
-    });
-    return row ? fromRow(k, row) : undefined;
+    const row = await this.store.findOne(this.source, version, k);
+    return row ? fromRow(k, row, this.source, version) : undefined;
   }
 
   /** One tile's analysis, from memory, the database, or computed now. */
@@ -126,6 +127,22 @@ export class TileAnalysisService {
     return png;
   }
 
+  private async findMany(keys: TileKey[]): Promise<AnalysisRow[]> {
+    const xs = keys.map((k) => k.x);
+    const ys = keys.map((k) => k.y);
+    const rows = await this.store.findInRange(
+      this.source,
+      this.models.version,
+      keys[0].z,
+      Math.min(...xs),
+      Math.max(...xs),
+      Math.min(...ys),
+      Math.max(...ys),
+    );
+    const wanted = new Set(keys.map(tileKeyString));
+    return rows.filter((r) => wanted.has(`${r.z}/${r.x}/${r.y}`));
+  }
+
   /** Resolves once every computed row has been written (tests, shutdown). */
   async flush(): Promise<void> {
     while (this.pendingWrites.size) await Promise.allSettled([...this.pendingWrites]);
@@ -135,20 +152,14 @@ export class TileAnalysisService {
     const out = new Map<string, AnalysisResult>();
     const rows =
       keys.length === 1
-        ? [
-            await this.prisma.tileAnalysis.findUnique({
-              where: { source_z_x_y_modelVersion: { source: this.source, ...keys[0], modelVersion: this.models.version } },
-            }),
-          ].filter((r) => r !== null)
-        : await this.prisma.tileAnalysis.findMany({
-            where: { source: this.source, modelVersion: this.models.version, OR: keys.map((k) => ({ z: k.z, x: k.x, y: k.y })) },
-          });
+        ? [await this.store.findOne(this.source, this.models.version, keys[0])].filter((r) => r !== undefined)
+        : await this.findMany(keys);
     const byId = new Map(rows.map((r) => [`${r.z}/${r.x}/${r.y}`, r]));
     const missing: TileKey[] = [];
     for (const k of keys) {
       const row = byId.get(tileKeyString(k));
       if (row) {
-        const a = fromRow(k, row);
+        const a = fromRow(k, row, this.source, this.models.version);
         this.remember(a);
         this.metrics.analysisLookups.inc({ result: "db_hit" });
         out.set(tileKeyString(k), { analysis: a, cached: true });
@@ -226,33 +237,13 @@ export class TileAnalysisService {
    * fails to be written is simply computed again later (logged and counted).
    */
   private persist(results: TileAnalysis[]): void {
-    const write = this.prisma.tileAnalysis
-      .createMany({
-        data: results.map((a) => ({
-          source: a.source,
-          z: a.key.z,
-          x: a.key.x,
-          y: a.key.y,
-          modelVersion: a.modelVersion,
-          tileHash: a.tileHash,
-          terrainProbabilities: a.terrain,
-          dominantTerrain: a.dominantTerrain,
-          dominantProbability: a.dominantProbability,
-          latent: a.latent,
-          image: Buffer.from(a.image) as Uint8Array<ArrayBuffer>,
-          imageContentType: "image/png",
-          imageHash: a.imageHash,
-          computedAt: a.computedAt,
-        })),
-        skipDuplicates: true,
-      })
-      .then(
-        () => undefined,
-        (err: unknown) => {
-          this.metrics.analysisWriteErrors.inc();
-          console.error(`tile analysis write failed: ${(err as Error).message}`);
-        },
-      );
+    const write = this.store.insertMany(results).then(
+      () => undefined,
+      (err: unknown) => {
+        this.metrics.analysisWriteErrors.inc();
+        console.error(`tile analysis write failed: ${(err as Error).message}`);
+      },
+    );
     this.pendingWrites.add(write);
     void write.finally(() => this.pendingWrites.delete(write));
   }
@@ -262,31 +253,18 @@ function sameInput(a: { size: number[]; mean: number[]; std: number[] }, b: { si
   return JSON.stringify([a.size, a.mean, a.std]) === JSON.stringify([b.size, b.mean, b.std]);
 }
 
-interface Row {
-  source: string;
-  modelVersion: string;
-  tileHash: string;
-  terrainProbabilities: number[];
-  dominantTerrain: string;
-  dominantProbability: number;
-  latent: number[];
-  image: Uint8Array | null;
-  imageHash: string | null;
-  computedAt: Date;
-}
-
-function fromRow(key: TileKey, r: Row): TileAnalysis {
+function fromRow(key: TileKey, r: AnalysisRow, source: string, modelVersion: string): TileAnalysis {
   return {
     key,
-    source: r.source,
-    modelVersion: r.modelVersion,
-    tileHash: r.tileHash,
-    terrain: r.terrainProbabilities,
-    dominantTerrain: r.dominantTerrain,
-    dominantProbability: r.dominantProbability,
-    latent: r.latent,
-    image: r.image ?? new Uint8Array(),
-    imageHash: r.imageHash ?? "",
-    computedAt: r.computedAt,
+    source,
+    modelVersion,
+    tileHash: r.tile_hash,
+    terrain: r.terrain_probabilities.map(Number),
+    dominantTerrain: r.dominant_terrain,
+    dominantProbability: Number(r.dominant_probability),
+    latent: r.latent.map(Number),
+    image: new Uint8Array(),
+    imageHash: r.image_hash ?? "",
+    computedAt: new Date(r.computed_at),
   };
 }
