@@ -38,12 +38,16 @@ export interface AnalysisResult {
 }
 
 const BATCH = 16;
+/** How long computed rows wait to be written together. */
+const WRITE_COALESCE_MS = 5;
 
 export class TileAnalysisService {
   private readonly memory: MemoryLru<TileAnalysis>;
   private readonly inFlight = new Map<string, Promise<AnalysisResult>>();
   private readonly gate: Semaphore;
   private readonly store: AnalysisStore;
+  private queued: TileAnalysis[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
   /** Rows computed but not yet written (write-behind: responses do not wait for the database). */
   private readonly pendingWrites = new Set<Promise<void>>();
 
@@ -145,6 +149,10 @@ export class TileAnalysisService {
 
   /** Resolves once every computed row has been written (tests, shutdown). */
   async flush(): Promise<void> {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.writeQueued();
+    }
     while (this.pendingWrites.size) await Promise.allSettled([...this.pendingWrites]);
   }
 
@@ -237,10 +245,22 @@ export class TileAnalysisService {
    * fails to be written is simply computed again later (logged and counted).
    */
   private persist(results: TileAnalysis[]): void {
-    const write = this.store.insertMany(results).then(
+    // Rows computed within a few milliseconds of each other go out in one statement.
+    this.queued.push(...results);
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => this.writeQueued(), WRITE_COALESCE_MS);
+  }
+
+  private writeQueued(): void {
+    this.flushTimer = undefined;
+    // At most 1000 rows (13 parameters each) per statement: far below Postgres's 65535.
+    const rows = this.queued.splice(0, 1000);
+    if (this.queued.length) this.flushTimer = setTimeout(() => this.writeQueued(), 0);
+    if (!rows.length) return;
+    const write = this.store.insertMany(rows).then(
       () => undefined,
       (err: unknown) => {
-        this.metrics.analysisWriteErrors.inc();
+        this.metrics.analysisWriteErrors.inc(rows.length);
         console.error(`tile analysis write failed: ${(err as Error).message}`);
       },
     );
