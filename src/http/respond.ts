@@ -5,17 +5,7 @@ import { toGroundviewError } from "../errors/errors.js";
 /** Writes `{ "error": { "code", "message", ...details } }` with the code's HTTP status. */
 export function sendError(res: ServerResponse, err: unknown): number {
   const gv = toGroundviewError(err);
-  const status = HTTP_STATUS[gv.code] ?? 500;
-  const body = JSON.stringify({
-    error: { code: gv.code, message: gv.message, ...gv.details },
-  });
-  res.writeHead(status, {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": Buffer.byteLength(body),
-    "cache-control": "no-store",
-  });
-  res.end(body);
-  return status;
+  return sendJson(res, HTTP_STATUS[gv.code] ?? 500, { error: { code: gv.code, message: gv.message, ...gv.details } });
 }
 
 export function sendJson(res: ServerResponse, status: number, obj: unknown): number {
