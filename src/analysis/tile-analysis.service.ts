@@ -190,11 +190,11 @@ export class TileAnalysisService {
   private async compute(keys: TileKey[]): Promise<TileAnalysis[]> {
     const fetched = await Promise.allSettled(keys.map((k) => this.tiles.get(k)));
     const tiles: CachedTile[] = [];
-    fetched.forEach((f, i) => {
+    // In a batch, tiles outside the source's coverage are left out; any other failure fails it.
+    for (const f of fetched) {
       if (f.status === "fulfilled") tiles.push(f.value);
       else if (keys.length === 1 || (f.reason as { code?: string }).code !== "TILE_NOT_FOUND") throw f.reason;
-      void i;
-    });
+    }
     if (!tiles.length) return [];
     const end = this.metrics.inferenceSeconds.startTimer({ stage: "batch" });
     const m = this.models.manifest.models;
