@@ -23,6 +23,8 @@ export enum ErrorCode {
   LANDSCAPE_NOT_FOUND = "LANDSCAPE_NOT_FOUND",
   /** The database is unreachable or failed. */
   DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE",
+  /** An HTTP method the route does not serve. */
+  METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED",
   /** Request route not found. */
   NOT_FOUND = "NOT_FOUND",
   INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR",
@@ -40,6 +42,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   [ErrorCode.MODEL_UNAVAILABLE]: 503,
   [ErrorCode.LANDSCAPE_NOT_FOUND]: 404,
   [ErrorCode.DATABASE_UNAVAILABLE]: 503,
+  [ErrorCode.METHOD_NOT_ALLOWED]: 405,
   [ErrorCode.NOT_FOUND]: 404,
   [ErrorCode.INTERNAL_SERVER_ERROR]: 500,
 });

@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { type ApolloServer, HeaderMap } from "@apollo/server";
 import type { GraphQLContext } from "../graphql/context.js";
 import processRequest from "graphql-upload/processRequest.mjs";
-import { sendJson } from "./respond.js";
+import { ErrorCode } from "../errors/error-codes.js";
+import { sendGraphQLError } from "./respond.js";
 
 export interface UploadLimits {
   /** Largest uploaded file; one byte more is refused with PAYLOAD_TOO_LARGE. */
@@ -42,14 +43,12 @@ export async function serveGraphQL(
     // browsers' cross-site forms are refused unless they send a preflight-forcing header.
     const csrfSafe = headers.has("apollo-require-preflight") || headers.has("x-apollo-operation-name");
     if (!csrfSafe) {
-      return sendJson(res, 400, {
-        errors: [
-          {
-            message: "multipart requests need an 'Apollo-Require-Preflight: true' header (CSRF prevention)",
-            extensions: { code: "BAD_REQUEST" },
-          },
-        ],
-      });
+      return sendGraphQLError(
+        res,
+        400,
+        "BAD_REQUEST",
+        "multipart requests need an 'Apollo-Require-Preflight: true' header (CSRF prevention)",
+      );
     }
     try {
       // One byte over the limit lets the resolver tell "too large" from "exactly the limit".
@@ -58,33 +57,18 @@ export async function serveGraphQL(
       headers.set("content-type", "application/json");
     } catch (err) {
       const status = (err as { status?: number }).status ?? 400;
-      const code = status === 413 ? "PAYLOAD_TOO_LARGE" : "BAD_REQUEST";
-      return sendJson(res, status, { errors: [{ message: (err as Error).message, extensions: { code } }] });
+      return sendGraphQLError(res, status, status === 413 ? ErrorCode.PAYLOAD_TOO_LARGE : "BAD_REQUEST", (err as Error).message);
     }
   } else if (req.method === "POST") {
     const raw = await readBody(req, MAX_JSON_BODY_BYTES);
     if (raw === undefined) {
-      return sendJson(res, 413, {
-        errors: [
-          {
-            message: `request body over ${MAX_JSON_BODY_BYTES} bytes`,
-            extensions: { code: "PAYLOAD_TOO_LARGE" },
-          },
-        ],
-      });
+      return sendGraphQLError(res, 413, ErrorCode.PAYLOAD_TOO_LARGE, `request body over ${MAX_JSON_BODY_BYTES} bytes`);
     }
     if ((headers.get("content-type") ?? "").includes("application/json")) {
       try {
         body = raw.length ? JSON.parse(raw) : undefined;
       } catch {
-        return sendJson(res, 400, {
-          errors: [
-            {
-              message: "request body is not valid JSON",
-              extensions: { code: "BAD_REQUEST" },
-            },
-          ],
-        });
+        return sendGraphQLError(res, 400, "BAD_REQUEST", "request body is not valid JSON");
       }
     } else {
       body = raw;

@@ -2,15 +2,15 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { ErrorCode } from "../errors/error-codes.js";
 import { GroundviewError } from "../errors/errors.js";
 import type { ModelServices } from "../graphql/context.js";
-import { sendError } from "./respond.js";
-import { etagMatches } from "./tiles.route.js";
+import { sendError, sendImage } from "./respond.js";
 
 export const LANDSCAPE_ROUTE = /^\/landscapes\/([^/]+)\/(\d{1,2})\/(\d{1,8})\/(\d{1,8})\.png$/;
 
 /**
  * GET /landscapes/{modelVersion}/{z}/{x}/{y}.png: a generated landscape. The URL names the
  * model version, so it is stable and immutable; the ETag is bound to version and image.
- * Any stored version is served (rollback keeps old links working).
+ * Images are regenerated from stored latents by the loaded model version only: an older
+ * version's rows are kept, and its links work again once that version is loaded.
  */
 export async function serveLandscape(
   req: IncomingMessage,
@@ -30,16 +30,10 @@ export async function serveLandscape(
         `no landscape for ${key.z}/${key.x}/${key.y} with model ${version}; query landscape first`,
       );
     }
-    const etag = `"${a.modelVersion}-${a.imageHash.slice(0, 32)}"`;
-    const headers: Record<string, string | number> = { etag, "cache-control": "public, max-age=31536000, immutable" };
-    if (etagMatches(req.headers["if-none-match"], etag)) {
-      res.writeHead(304, headers);
-      res.end();
-      return 304;
-    }
-    res.writeHead(200, { ...headers, "content-type": "image/png", "content-length": image.byteLength });
-    res.end(req.method === "HEAD" ? undefined : image);
-    return 200;
+    return sendImage(req, res, image, "image/png", {
+      etag: `"${a.modelVersion}-${a.imageHash.slice(0, 32)}"`,
+      "cache-control": "public, max-age=31536000, immutable",
+    });
   } catch (err) {
     return sendError(res, err);
   }

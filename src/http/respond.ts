@@ -1,6 +1,6 @@
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { ErrorCode, HTTP_STATUS } from "../errors/error-codes.js";
-import { toGroundviewError } from "../errors/errors.js";
+import { GroundviewError, toGroundviewError } from "../errors/errors.js";
 
 /** Writes `{ "error": { "code", "message", ...details } }` with the code's HTTP status. */
 export function sendError(res: ServerResponse, err: unknown): number {
@@ -19,7 +19,35 @@ export function sendJson(res: ServerResponse, status: number, obj: unknown): num
   return status;
 }
 
-export const notFound = (res: ServerResponse) =>
-  sendJson(res, 404, {
-    error: { code: ErrorCode.NOT_FOUND, message: "no such route" },
-  });
+/** A GraphQL-shaped error body, for requests refused before Apollo sees them. */
+export const sendGraphQLError = (res: ServerResponse, status: number, code: string, message: string) =>
+  sendJson(res, status, { errors: [{ message, extensions: { code } }] });
+
+export const notFound = (res: ServerResponse) => sendError(res, new GroundviewError(ErrorCode.NOT_FOUND, "no such route"));
+
+/** True when an If-None-Match header names this ETag (or `*`). */
+export function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header === "*" || header.split(",").some((t) => t.trim().replace(/^W\//, "") === etag);
+}
+
+/**
+ * Sends image bytes with their caching headers (which must include `etag`), or 304 when the
+ * client's If-None-Match names that ETag; HEAD gets the headers only.
+ */
+export function sendImage(
+  req: IncomingMessage,
+  res: ServerResponse,
+  bytes: Uint8Array,
+  contentType: string,
+  headers: Record<string, string> & { etag: string },
+): number {
+  if (etagMatches(req.headers["if-none-match"], headers.etag)) {
+    res.writeHead(304, headers);
+    res.end();
+    return 304;
+  }
+  res.writeHead(200, { ...headers, "content-type": contentType, "content-length": bytes.byteLength });
+  res.end(req.method === "HEAD" ? undefined : bytes);
+  return 200;
+}

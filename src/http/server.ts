@@ -4,6 +4,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { ApolloServer } from "@apollo/server";
+import { ErrorCode } from "../errors/error-codes.js";
+import { GroundviewError } from "../errors/errors.js";
 import type { GraphQLContext, ModelServices } from "../graphql/context.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { TileCache } from "../tiles/tile-cache.js";
@@ -27,16 +29,9 @@ async function route(req: IncomingMessage, res: ServerResponse, d: HttpDeps): Pr
   const path = (req.url ?? "/").split("?", 1)[0];
   const method = req.method ?? "GET";
   if (path === "/graphql") return ["graphql", await serveGraphQL(req, res, d.apollo, d.context, d.uploadLimits)];
-  if (method !== "GET" && method !== "HEAD")
-    return [
-      "other",
-      sendJson(res, 405, {
-        error: {
-          code: "METHOD_NOT_ALLOWED",
-          message: `${method} is not allowed here`,
-        },
-      }),
-    ];
+  if (method !== "GET" && method !== "HEAD") {
+    return ["other", sendError(res, new GroundviewError(ErrorCode.METHOD_NOT_ALLOWED, `${method} is not allowed here`))];
+  }
   const tile = TILE_ROUTE.exec(path);
   if (tile) return ["tile", await serveTile(req, res, d.tileCache, tile)];
   const landscape = LANDSCAPE_ROUTE.exec(path);
