@@ -75,7 +75,7 @@ export class TileCache {
     validateTileKey(key, this.source.zoom);
     const id = tileKeyString(key);
     const hot = this.memory.get(id);
-    if (hot && (hot.missing ? hot.expiresAt : hot.tile.pinned ? Infinity : hot.tile.expiresAt).valueOf() > this.now()) {
+    if (hot && this.fresh(hot.missing ? { pinned: false, expiresAt: hot.expiresAt } : hot.tile)) {
       this.metrics.tileCacheLookups.inc({
         result: hot.missing ? "negative_hit" : "memory_hit",
       });
@@ -95,14 +95,12 @@ export class TileCache {
   async state(key: TileKey): Promise<{ state: CacheState; tile?: CachedTile }> {
     const hot = this.memory.get(tileKeyString(key));
     if (hot && !hot.missing && this.fresh(hot.tile)) return { state: "memory", tile: hot.tile };
-    const row = await this.store.get(this.source.id, key);
-    if (row?.status === "AVAILABLE" && (row.pinned || row.expiresAt.valueOf() > this.now())) {
-      return { state: "database", tile: toCached(key, row, false) };
-    }
-    return { state: "absent" };
+    const stored = this.fromRow(key, await this.store.get(this.source.id, key));
+    return stored && !stored.missing ? { state: "database", tile: stored.tile } : { state: "absent" };
   }
 
-  private fresh(t: CachedTile): boolean {
+  /** Pinned (imported) tiles never expire; everything else is fresh until its expiry. */
+  private fresh(t: { pinned: boolean; expiresAt: Date }): boolean {
     return t.pinned || t.expiresAt.valueOf() > this.now();
   }
 
@@ -157,8 +155,7 @@ export class TileCache {
 
   /** A fresh row as a cache entry, or undefined when upstream must be asked. */
   private fromRow(key: TileKey, row: StoredTile | null): Entry | undefined {
-    if (!row) return undefined;
-    if (!row.pinned && row.expiresAt.valueOf() <= this.now()) return undefined;
+    if (!row || !this.fresh(row)) return undefined;
     if (row.status === "MISSING") return { missing: true, expiresAt: row.expiresAt };
     return { missing: false, tile: toCached(key, row, false) };
   }
