@@ -52,7 +52,7 @@ export class TileAnalysisService {
   private readonly pendingWrites = new Set<Promise<void>>();
 
   constructor(
-    private readonly prisma: PrismaClient,
+    prisma: PrismaClient,
     readonly tiles: TileCache,
     readonly models: ModelRegistry,
     private readonly metrics: Metrics,
@@ -83,12 +83,12 @@ export class TileAnalysisService {
 
   /** One tile's analysis, from memory, the database, or computed now. */
   async analyse(k: TileKey): Promise<AnalysisResult> {
-    const hot = this.memory.get(this.memKey(k));
+    const id = this.memKey(k);
+    const hot = this.memory.get(id);
     if (hot) {
       this.metrics.analysisLookups.inc({ result: "memory_hit" });
       return { analysis: hot, cached: true };
     }
-    const id = this.memKey(k);
     let p = this.inFlight.get(id);
     if (!p) {
       p = this.load([k]).then((m) => m.get(tileKeyString(k)) as AnalysisResult);
@@ -144,25 +144,23 @@ export class TileAnalysisService {
       Math.max(...ys),
     );
     const wanted = new Set(keys.map(tileKeyString));
-    return rows.filter((r) => wanted.has(`${r.z}/${r.x}/${r.y}`));
+    return rows.filter((r) => wanted.has(tileKeyString(r)));
   }
 
   /** Resolves once every computed row has been written (tests, shutdown). */
   async flush(): Promise<void> {
-    if (this.flushTimer) {
-      clearTimeout(this.flushTimer);
-      this.writeQueued();
+    while (this.queued.length || this.pendingWrites.size) {
+      if (this.queued.length) {
+        clearTimeout(this.flushTimer);
+        this.writeQueued();
+      }
+      await Promise.allSettled([...this.pendingWrites]);
     }
-    while (this.pendingWrites.size) await Promise.allSettled([...this.pendingWrites]);
   }
 
   private async load(keys: TileKey[]): Promise<Map<string, AnalysisResult>> {
     const out = new Map<string, AnalysisResult>();
-    const rows =
-      keys.length === 1
-        ? [await this.store.findOne(this.source, this.models.version, keys[0])].filter((r) => r !== undefined)
-        : await this.findMany(keys);
-    const byId = new Map(rows.map((r) => [`${r.z}/${r.x}/${r.y}`, r]));
+    const byId = new Map((await this.findMany(keys)).map((r) => [tileKeyString(r), r]));
     const missing: TileKey[] = [];
     for (const k of keys) {
       const row = byId.get(tileKeyString(k));
