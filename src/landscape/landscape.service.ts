@@ -1,6 +1,6 @@
 import type { AnalysisResult, TileAnalysis, TileAnalysisService } from "../analysis/tile-analysis.service.js";
 import { metresPerPixel, type TileKey, tileBoundsGeometry, tileForPoint, validatePoint } from "../tiles/tile-math.js";
-import type { Landscape, TerrainScore } from "./landscape.type.js";
+import type { GeneratedImage, Landscape, TerrainScore, TileRef } from "./landscape.type.js";
 import { terrainFromClass } from "./terrain.enum.js";
 
 /** The zoom whose 256-px tile spans closest (in log scale) to `footprintM` metres at `lat`. */
@@ -13,6 +13,9 @@ export function zoomForFootprint(lat: number, footprintM: number, range: { minZo
   }
   return best;
 }
+
+/** A tile address with its GeoJSON footprint. */
+export const tileRef = (k: TileKey): TileRef => ({ z: k.z, x: k.x, y: k.y, bounds: tileBoundsGeometry(k) });
 
 export class LandscapeService {
   /** Absolute base of image URLs; set once the server listens. */
@@ -36,8 +39,11 @@ export class LandscapeService {
     return this.toLandscape(await this.analysis.analyse(this.tileAt(lat, lon, zoom)));
   }
 
-  imageUrl(modelVersion: string, k: TileKey): string {
-    return `${this.baseUrl}/landscapes/${encodeURIComponent(modelVersion)}/${k.z}/${k.x}/${k.y}.png`;
+  /** The generated landscape of a tile as clients see it: its stable URL, type and size. */
+  imageOf(modelVersion: string, k: TileKey): GeneratedImage {
+    const [height, width] = this.analysis.models.manifest.models.generator.size;
+    const url = `${this.baseUrl}/landscapes/${encodeURIComponent(modelVersion)}/${k.z}/${k.x}/${k.y}.png`;
+    return { url, mimeType: "image/png", width, height };
   }
 
   terrainScores(a: TileAnalysis): TerrainScore[] {
@@ -48,15 +54,14 @@ export class LandscapeService {
   }
 
   toLandscape({ analysis: a, cached }: AnalysisResult): Landscape {
-    const [h, w] = this.analysis.models.manifest.models.generator.size;
     return {
       terrain: this.terrainScores(a),
       dominantTerrain: terrainFromClass(a.dominantTerrain),
       latent: a.latent,
-      image: { url: this.imageUrl(a.modelVersion, a.key), mimeType: "image/png", width: w, height: h },
+      image: this.imageOf(a.modelVersion, a.key),
       modelVersion: a.modelVersion,
       cached,
-      tile: { ...a.key, bounds: tileBoundsGeometry(a.key) },
+      tile: tileRef(a.key),
     };
   }
 }

@@ -4,9 +4,9 @@
  */
 import type { PrismaClient } from "../generated/prisma/client.js";
 import type { TileAnalysisService } from "../analysis/tile-analysis.service.js";
-import type { LandscapeService } from "../landscape/landscape.service.js";
+import { type LandscapeService, tileRef } from "../landscape/landscape.service.js";
 import { terrainFromClass } from "../landscape/terrain.enum.js";
-import { tileBBox, tileBoundsGeometry } from "../tiles/tile-math.js";
+import { tileBBox } from "../tiles/tile-math.js";
 import type { SimilarPlace } from "./similar-places.type.js";
 
 interface Neighbour {
@@ -34,7 +34,6 @@ export class SimilarPlacesService {
         AND NOT (z = ${key.z} AND x = ${key.x} AND y = ${key.y})
       ORDER BY latent_cube <-> cube(${a.latent}::float8[])
       LIMIT ${first}`;
-    const [h, w] = this.analysis.models.manifest.models.generator.size;
     return rows.map((r) => {
       const k = { z: r.z, x: r.x, y: r.y };
       const [west, south, east, north] = tileBBox(k);
@@ -43,13 +42,8 @@ export class SimilarPlacesService {
         lon: (west + east) / 2,
         distance: Number(r.distance),
         dominantTerrain: terrainFromClass(r.dominant_terrain),
-        tile: { ...k, bounds: tileBoundsGeometry(k) },
-        image: {
-          url: this.landscape.imageUrl(a.modelVersion, k),
-          mimeType: "image/png",
-          width: w,
-          height: h,
-        },
+        tile: tileRef(k),
+        image: this.landscape.imageOf(a.modelVersion, k),
       };
     });
   }

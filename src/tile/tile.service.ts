@@ -1,5 +1,6 @@
 import type { TileCache } from "../tiles/tile-cache.js";
-import { tileBoundsGeometry, tileForPoint, tileKeyString, validatePoint } from "../tiles/tile-math.js";
+import { tileRef } from "../landscape/landscape.service.js";
+import { tileForPoint, tileKeyString, validatePoint } from "../tiles/tile-math.js";
 import type { Tile } from "./tile.type.js";
 
 /** Tile metadata for GraphQL, on top of the tile cache. */
@@ -24,8 +25,7 @@ export class TileService {
     const key = tileForPoint(lat, lon, z);
     const { state, tile } = await this.cache.state(key);
     return {
-      ...key,
-      bounds: tileBoundsGeometry(key),
+      ...tileRef(key),
       source: this.cache.source.id,
       attribution: this.cache.source.attribution,
       url: `${this.baseUrl}/tiles/satellite/${tileKeyString(key)}`,
