@@ -2,13 +2,15 @@
  * Image -> model input, exactly as the export contract says: centre-crop to a square, resize
  * to the input size (bilinear), then per channel (pixel/255 - mean)/std, NCHW float32 RGB.
  */
-import sharp, { type Sharp } from "sharp";
+import sharp from "sharp";
 import type { ImageInputSpec } from "../inference/manifest.js";
 
-/** Decodes (honouring EXIF orientation), crops and resizes to raw RGB bytes. */
-export async function squareRgb(input: Uint8Array | Sharp, size: number, maxPixels = 1 << 24): Promise<Buffer> {
-  const img = input instanceof Uint8Array ? sharp(input, { limitInputPixels: maxPixels }) : input;
-  return img
+/**
+ * Decodes (honouring EXIF orientation), crops and resizes to raw RGB bytes. With
+ * `failOnTruncated`, a truncated or corrupt file throws instead of decoding partially.
+ */
+export async function squareRgb(input: Uint8Array, size: number, maxPixels = 1 << 24, failOnTruncated = false): Promise<Buffer> {
+  return sharp(input, { limitInputPixels: maxPixels, failOn: failOnTruncated ? "truncated" : "warning" })
     .rotate()
     .removeAlpha()
     .toColourspace("srgb")

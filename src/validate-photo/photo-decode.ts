@@ -1,6 +1,7 @@
 /** Reads an upload within limits and decodes it with sharp (EXIF orientation honoured). */
 import type { Readable } from "node:stream";
 import exifReader from "exif-reader";
+import { squareRgb } from "../imaging/preprocess.js";
 import sharp, { type Metadata } from "sharp";
 import { ErrorCode } from "../errors/error-codes.js";
 import { GroundviewError } from "../errors/errors.js";
@@ -13,11 +14,10 @@ export interface PhotoLimits {
 }
 
 export interface DecodedPhoto {
-  bytes: Buffer;
   format: string;
-  width: number;
-  height: number;
   gps?: { lat: number; lon: number };
+  /** Centre-cropped, resized RGB bytes (size × size × 3), EXIF orientation applied. */
+  rgb: Buffer;
 }
 
 const tooLarge = (message: string, limit: number) => new GroundviewError(ErrorCode.PAYLOAD_TOO_LARGE, message, { limit });
@@ -66,10 +66,11 @@ export function exifGps(exif: Buffer | undefined): { lat: number; lon: number } 
 }
 
 /**
- * Validates format, size and integrity. Non-images and truncated files fail with
- * UNSUPPORTED_IMAGE; byte or pixel limits with PAYLOAD_TOO_LARGE.
+ * Validates format, size and integrity, and decodes the photo once into the classifier's
+ * `size` × `size` RGB input. Non-images and truncated files fail with UNSUPPORTED_IMAGE;
+ * byte or pixel limits with PAYLOAD_TOO_LARGE.
  */
-export async function decodePhoto(bytes: Buffer, limits: PhotoLimits): Promise<DecodedPhoto> {
+export async function decodePhoto(bytes: Buffer, limits: PhotoLimits, size: number): Promise<DecodedPhoto> {
   let meta: Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
@@ -79,18 +80,12 @@ export async function decodePhoto(bytes: Buffer, limits: PhotoLimits): Promise<D
   if (!meta.format || !FORMATS.has(meta.format)) throw unsupported(`unsupported image format: ${meta.format ?? "unknown"}`);
   const pixels = (meta.width ?? 0) * (meta.height ?? 0);
   if (pixels > limits.maxPixels) throw tooLarge(`the photo has ${pixels} pixels; the limit is ${limits.maxPixels}`, limits.maxPixels);
+  let rgb: Buffer;
   try {
-    // A full decode catches truncated and corrupt files that headers alone do not show.
-    await sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: "truncated" }).resize(8, 8).raw().toBuffer();
+    // The full decode also catches truncated and corrupt files that headers alone do not show.
+    rgb = await squareRgb(bytes, size, limits.maxPixels, true);
   } catch (err) {
     throw unsupported(`the image is truncated or corrupt (${(err as Error).message})`);
   }
-  const rotated = (meta.orientation ?? 1) >= 5;
-  return {
-    bytes,
-    format: meta.format,
-    width: (rotated ? meta.height : meta.width) ?? 0,
-    height: (rotated ? meta.width : meta.height) ?? 0,
-    gps: exifGps(meta.exif),
-  };
+  return { format: meta.format, gps: exifGps(meta.exif), rgb };
 }

@@ -8,7 +8,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { distance } from "@turf/turf";
 import type { FileUpload } from "graphql-upload/processRequest.mjs";
-import { squareRgb, normaliseInto } from "../imaging/preprocess.js";
+import { normaliseInto } from "../imaging/preprocess.js";
 import type { LandscapeService } from "../landscape/landscape.service.js";
 import type { GroundTerrainScore, TerrainScore } from "../landscape/landscape.type.js";
 import type { GroundTerrain } from "../landscape/terrain.enum.js";
@@ -66,10 +66,10 @@ export class PhotoValidationService {
     const key = this.landscape.tileAt(lat, lon, zoom);
     const file = await upload;
     const bytes = await readLimited(file.createReadStream(), this.limits.maxBytes);
-    const photo = await decodePhoto(bytes, this.limits);
     const models = this.landscape.analysis.models;
     const spec = models.manifest.models.sceneClassifier;
-    const [analysed, scene] = await Promise.all([this.landscape.analysis.analyse(key), this.classify(bytes)]);
+    const photo = await decodePhoto(bytes, this.limits, spec.input.size[0]);
+    const [analysed, scene] = await Promise.all([this.landscape.analysis.analyse(key), this.classify(photo.rgb)]);
     if (this.uploadDir) await this.keep(bytes, photo.format);
     const v = models.manifest.models.validation;
     const p = analysed.analysis.terrain;
@@ -96,11 +96,11 @@ export class PhotoValidationService {
     };
   }
 
-  private async classify(bytes: Buffer): Promise<number[]> {
+  /** Scene probabilities for a photo already decoded to the classifier's input size. */
+  private async classify(rgb: Buffer): Promise<number[]> {
     const models = this.landscape.analysis.models;
     const spec = models.manifest.models.sceneClassifier;
     const end = this.metrics.inferenceSeconds.startTimer({ stage: "photo" });
-    const rgb = await squareRgb(bytes, spec.input.size[0], this.limits.maxPixels);
     const input = new Float32Array(3 * spec.input.size[0] * spec.input.size[1]);
     normaliseInto(rgb, spec.input, input, 0);
     const { probabilities } = await models.sceneProbabilities(input, 1);
