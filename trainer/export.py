@@ -29,7 +29,7 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from groundview.common import SCENE_CLASSES, TERRAIN_CLASSES, base_parser, read_json, setup, write_json  # noqa: E402
 from groundview.compat import compatibility_matrix  # noqa: E402
-from groundview.data import load_ground, load_terrain, make_synthetic_data, split_masks, to_tensor  # noqa: E402
+from groundview.data import load_ground, load_trained_terrain_tiles, make_synthetic_data, to_tensor, validation_subset  # noqa: E402
 from groundview.metrics import closest_pairs, mean_pairwise_ssim  # noqa: E402
 from groundview.models import ClassifierExport, Encoder, SmallResNet  # noqa: E402
 from train_encoder import encode_generate_classify, load_generator, terrain_consistency  # noqa: E402
@@ -95,8 +95,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=str(REPO / "models"))
     p.add_argument("--version", default="", help="model version; default: date + hash of the ONNX files")
     args = p.parse_args(argv)
-    device = setup(args)
-    torch.set_num_threads(max(1, args.threads))
+    setup(args)
     runs, data, out = Path(args.runs), Path(args.data), Path(args.out)
     if args.dry_run:
         data = make_synthetic_data(Path(tempfile.mkdtemp(prefix="gv-dry-")))
@@ -115,7 +114,7 @@ def main(argv=None) -> int:
     # --- evaluation of the generator and of the encoder + generator pair
     g = torch.Generator().manual_seed(args.seed)
     photos = load_ground(data, 128, runs / "cache")
-    pv = photos.subset(split_masks(photos)[1] if split_masks(photos)[1].any() else split_masks(photos)[0])
+    pv = validation_subset(photos)
     idx = torch.randperm(len(pv), generator=g)[:100].numpy()
     real = to_tensor(pv.images[np.sort(idx)], cpu)
     with torch.no_grad():
@@ -123,8 +122,7 @@ def main(argv=None) -> int:
     s01 = (samples + 1) / 2
     ssim_fake, ssim_real = mean_pairwise_ssim(s01), mean_pairwise_ssim(real)
     pairs_fake, pairs_real = closest_pairs(s01), closest_pairs(real)
-    tiles = load_terrain(data, read_json(runs / "terrain" / "result.json").get("cacheSize", 112), runs / "cache")
-    tv = tiles.subset(split_masks(tiles)[1] if split_masks(tiles)[1].any() else split_masks(tiles)[0])
+    tv = validation_subset(load_trained_terrain_tiles(data, runs))
     tmeta = {"inputSize": tres["inputSize"], "mean": tres["mean"], "std": tres["std"]}
     _, gen_imgs, gen_probs = encode_generate_classify(enc, gen_m, scene, tv.images, tmeta, cpu)
     m = compatibility_matrix()
@@ -168,7 +166,7 @@ def main(argv=None) -> int:
     version = args.version or f"{dt.date.today().isoformat()}-{hasher.hexdigest()[:8]}"
     classifier_input = lambda r: {"name": "image", "size": [r["inputSize"], r["inputSize"]], "mean": list(r["mean"]), "std": list(r["std"]),
                                   "layout": "NCHW", "dtype": "float32", "colour": "RGB"}
-    clf_metrics = lambda r: {k: v for k, v in r["metrics"]["validation"].items()}
+    clf_metrics = lambda r: dict(r["metrics"]["validation"])
     manifest = {
         "version": version,
         "trainedAt": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

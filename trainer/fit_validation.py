@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from groundview.classifier import ClassifierConfig, predict  # noqa: E402
 from groundview.common import SCENE_CLASSES, TERRAIN_CLASSES, base_parser, read_json, setup, write_json  # noqa: E402
 from groundview.compat import compatibility_matrix  # noqa: E402
-from groundview.data import load_ground, load_terrain, make_synthetic_data, split_masks  # noqa: E402
+from groundview.data import load_ground, load_trained_terrain_tiles, make_synthetic_data, validation_subset  # noqa: E402
 from groundview.metrics import roc_auc  # noqa: E402
 from groundview.models import SmallResNet  # noqa: E402
 
@@ -83,10 +83,9 @@ def main(argv=None) -> int:
         data = make_synthetic_data(Path(tempfile.mkdtemp(prefix="gv-dry-")))
     tmodel, tcfg = load_classifier(runs, "terrain", len(TERRAIN_CLASSES), device)
     smodel, scfg = load_classifier(runs, "scene", len(SCENE_CLASSES), device)
-    tiles = load_terrain(data, read_json(runs / "terrain" / "result.json").get("cacheSize", 112), runs / "cache")
+    tiles = validation_subset(load_trained_terrain_tiles(data, runs))
     photos = load_ground(data, 80 if not args.dry_run else 40, runs / "cache")
-    tiles = tiles.subset(split_masks(tiles)[1] if split_masks(tiles)[1].any() else split_masks(tiles)[0])
-    photos = photos.subset(split_masks(photos)[1] if split_masks(photos)[1].any() else split_masks(photos)[0])
+    photos = validation_subset(photos)
     pt, _ = predict(tmodel, tiles.images, tcfg, device)
     qp, _ = predict(smodel, photos.images, scfg, device)
     m = compatibility_matrix()

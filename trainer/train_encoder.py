@@ -21,7 +21,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from groundview.common import TERRAIN_CLASSES, Progress, base_parser, read_json, setup, write_json  # noqa: E402
 from groundview.compat import compatibility_matrix  # noqa: E402
-from groundview.data import augment, load_terrain, make_synthetic_data, normalise, split_masks, to_tensor, resize  # noqa: E402
+from groundview.data import augment, load_trained_terrain_tiles, make_synthetic_data, normalise, resize, split_masks, to_tensor  # noqa: E402
 from groundview.models import Encoder, Generator  # noqa: E402
 from train_generator import load_scene, scene_input  # noqa: E402
 
@@ -82,7 +82,7 @@ def main(argv=None) -> int:
         raise SystemExit("train the scene classifier first (runs/scene)")
     g = load_generator(runs, device)
     d = g.latent_dim
-    ds = load_terrain(data, read_json(runs / "terrain" / "result.json").get("cacheSize", 112), runs / "cache")
+    ds = load_trained_terrain_tiles(data, runs)
     tr_mask, va_mask = split_masks(ds)
     train, val = ds.subset(tr_mask), ds.subset(va_mask if va_mask.any() else tr_mask)
     enc = Encoder(d).to(device)

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .common import SCENE_CLASSES, TERRAIN_CLASSES
+from .common import SCENE_CLASSES, TERRAIN_CLASSES, read_json
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png"}
 
@@ -120,6 +120,19 @@ def load_ground(data_root: Path, size: int, cache_dir: Path) -> ImageSet:
 def split_masks(ds: ImageSet, val_percent: int = 15) -> tuple[np.ndarray, np.ndarray]:
     s = np.array([split_of(p, val_percent) for p in ds.paths])
     return s == "train", s == "val"
+
+
+def validation_subset(ds: ImageSet) -> ImageSet:
+    """The validation split (hashing every path once); the training split when there is none
+    (tiny --dry-run data)."""
+    train, val = split_masks(ds)
+    return ds.subset(val if val.any() else train)
+
+
+def load_trained_terrain_tiles(data_root: Path, runs: Path) -> ImageSet:
+    """RSSCN7 decoded at the size the terrain classifier was trained from (its result file)."""
+    size = read_json(Path(runs) / "terrain" / "result.json").get("cacheSize", 112)
+    return load_terrain(data_root, size, Path(runs) / "cache")
 
 
 def to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
