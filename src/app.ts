@@ -22,7 +22,7 @@ import { createTileSource } from "./tiles/sources/source-factory.js";
 import { TileCache } from "./tiles/tile-cache.js";
 import { TileStore } from "./tiles/tile-store.js";
 
-/** Zoom used when a query gives none (the later terrain model refines this). */
+/** Zoom of the `tile` metadata query when none is given; the model queries pick theirs from the terrain model's footprint. */
 export const DEFAULT_ZOOM = 17;
 
 export interface App {
