@@ -67,6 +67,9 @@ export async function startApp(settings: Settings): Promise<App> {
     csrfPrevention: true,
     introspection: true,
     includeStacktraceInErrorResponses: false,
+    // src/index.ts owns SIGINT/SIGTERM and stops everything in order; Apollo's own handlers
+    // would stop it a second time, concurrently, and could leave shutdown hanging.
+    stopOnTerminationSignals: false,
     formatError: formatError(settings.production),
   });
   await apollo.start();
