@@ -78,6 +78,10 @@ export async function startApp(settings: Settings): Promise<App> {
   let modelError: string | undefined;
   try {
     registry = await ModelRegistry.load(settings.modelsDir, { intraOpThreads: settings.onnxIntraOpThreads });
+    registry.onRun = (op, n, seconds) => {
+      metrics.inferenceBatchSize.observe({ op }, n);
+      metrics.inferenceRunSeconds.observe({ op }, seconds);
+    };
   } catch (err) {
     // The tile service still works; model queries answer MODEL_UNAVAILABLE and /healthz is 503.
     modelError = `models could not be loaded from ${settings.modelsDir}: ${(err as Error).message}`;

@@ -201,17 +201,14 @@ export class TileAnalysisService {
       tiles.map((t) => t.bytes),
       tSpec.input,
     );
+    // The encoder reads the same tensor when its input spec is the terrain classifier's.
     const encInput = sameInput(tSpec.input, m.encoder.input)
-      ? input
+      ? undefined
       : await toBatch(
           tiles.map((t) => t.bytes),
           m.encoder.input,
         );
-    const [probs, latents] = await Promise.all([
-      this.models.terrainProbabilities(input, tiles.length),
-      this.models.encode(encInput, tiles.length),
-    ]);
-    const images = await this.models.generate(latents);
+    const { probabilities: probs, latents, images } = await this.models.landscapes(input, encInput, tiles.length);
     const pngs = await Promise.all(images.map((img) => generatedToPng(img, m.generator.size[1], m.generator.size[0])));
     end();
     this.metrics.analysisLookups.inc({ result: "computed" }, tiles.length);

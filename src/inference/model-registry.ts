@@ -1,29 +1,63 @@
 /**
- * Loads models/manifest.json and its ONNX files once, at start-up, into onnxruntime-node
- * sessions, and runs batched inference. Session options come from measurements (README,
- * "Inference"; scripts/measure-onnx.mjs): on the 2-core target two intra-op threads halve
- * each model's latency and still give the best throughput with concurrent requests, and
- * spinning is off so idle ORT threads leave the CPU to sharp and the event loop.
+ * Loads models/manifest.json once at start-up and runs the four ONNX models in an inference
+ * worker thread (inference-worker.ts): onnxruntime-node's `run` blocks its thread, and on the
+ * main thread it would stall every other request for the length of each inference.
+ *
+ * Requests are micro-batched without waiting: while the worker runs one batch, requests of
+ * the same kind queue up, and the next run takes all of them at once (up to MAX_BATCH
+ * images). An idle service adds no latency; a busy one runs fewer, larger batches, which
+ * cost less per image. Session options come from measurements (README, "Inference";
+ * scripts/measure-onnx.mjs).
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import ort from "onnxruntime-node";
+import { Worker } from "node:worker_threads";
 import type { Manifest } from "./manifest.js";
+import type { WorkerData, WorkerRequest, WorkerResponse } from "./worker-protocol.js";
 
 export interface InferenceOptions {
   intraOpThreads: number;
 }
 
-type Session = ort.InferenceSession;
+/** Most images (or latents) one worker run takes. */
+export const MAX_BATCH = 32;
+
+type Op = WorkerRequest["op"];
+
+interface Job {
+  op: Op;
+  n: number;
+  /** Per-input arrays of this job, concatenated with other jobs' when batched. */
+  inputs: Float32Array[];
+  resolve: (outputs: Float32Array[][]) => void;
+  reject: (err: Error) => void;
+}
+
+export interface LandscapeOutputs {
+  probabilities: Float32Array[];
+  latents: Float32Array[];
+  /** Generated images in [-1, 1], each 3×H×W (NCHW). */
+  images: Float32Array[];
+}
 
 export class ModelRegistry {
+  private readonly queue: Job[] = [];
+  private busy = false;
+  private nextId = 1;
+  private inFlight: { id: number; jobs: Job[]; op: Op; n: number; started: bigint } | undefined;
+  private closed = false;
+  /** Worker runs and the items they carried (micro-batching is visible in tests and metrics). */
+  readonly stats = { runs: 0, items: 0 };
+  /** Called after every worker run with its op and batch size. */
+  onRun: ((op: Op, n: number, seconds: number) => void) | undefined;
+
   private constructor(
     readonly manifest: Manifest,
-    private readonly terrain: Session,
-    private readonly scene: Session,
-    private readonly generator: Session,
-    private readonly encoder: Session,
-  ) {}
+    private worker: Worker,
+    private readonly spawn: () => Promise<Worker>,
+  ) {
+    this.attach(worker);
+  }
 
   get version(): string {
     return this.manifest.version;
@@ -32,63 +66,169 @@ export class ModelRegistry {
   static async load(dir: string, opts: InferenceOptions): Promise<ModelRegistry> {
     const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as Manifest;
     const m = manifest.models;
-    const options: ort.InferenceSession.SessionOptions = {
-      intraOpNumThreads: opts.intraOpThreads,
-      interOpNumThreads: 1,
-      executionMode: "sequential",
-      graphOptimizationLevel: "all",
-      // Idle intra-op threads would otherwise spin after each run and steal the CPU that
-      // sharp and the event loop need on a small machine.
-      extra: { session: { intra_op: { allow_spinning: "0" } } },
-    };
-    const open = (file: string) => ort.InferenceSession.create(path.join(dir, file), options);
-    const [t, s, g, e] = await Promise.all([
-      open(m.terrainClassifier.file),
-      open(m.sceneClassifier.file),
-      open(m.generator.file),
-      open(m.encoder.file),
-    ]);
     if (m.generator.latentDim !== m.encoder.latentDim) throw new Error("manifest: encoder and generator latent sizes differ");
-    return new ModelRegistry(manifest, t, s, g, e);
+    const data: WorkerData = { dir, manifest, intraOpThreads: opts.intraOpThreads };
+    const spawn = () => startWorker(data);
+    return new ModelRegistry(manifest, await spawn(), spawn);
   }
 
-  /** Terrain probabilities for a batch of normalised tiles (N×3×H×W). Rows sum to 1. */
-  async terrainProbabilities(batch: Float32Array, n: number): Promise<Float32Array[]> {
-    const spec = this.manifest.models.terrainClassifier;
-    const out = await this.terrain.run({ [spec.input.name]: new ort.Tensor("float32", batch, [n, 3, ...spec.input.size]) });
-    return rows(out[spec.outputs.probabilities].data as Float32Array, n);
-  }
-
-  async encode(batch: Float32Array, n: number): Promise<Float32Array[]> {
-    const spec = this.manifest.models.encoder;
-    const out = await this.encoder.run({ [spec.input.name]: new ort.Tensor("float32", batch, [n, 3, ...spec.input.size]) });
-    return rows(out[spec.outputs.latent].data as Float32Array, n);
+  /** Terrain probabilities, latents and generated images for `n` tiles (N×3×H×W inputs). */
+  async landscapes(terrainInput: Float32Array, encoderInput: Float32Array | undefined, n: number): Promise<LandscapeOutputs> {
+    const inputs = encoderInput ? [terrainInput, encoderInput] : [terrainInput];
+    const [probabilities, latents, images] = await this.submit("landscape", n, inputs);
+    return { probabilities, latents, images };
   }
 
   /** Generated images in [-1, 1], each 3×128×128 (NCHW). */
   async generate(latents: Float32Array[]): Promise<Float32Array[]> {
-    const spec = this.manifest.models.generator;
-    const flat = new Float32Array(latents.length * spec.latentDim);
-    latents.forEach((z, i) => flat.set(z, i * spec.latentDim));
-    const out = await this.generator.run({ [spec.input.name]: new ort.Tensor("float32", flat, [latents.length, spec.latentDim]) });
-    return rows(out[spec.outputs.image].data as Float32Array, latents.length);
+    const d = this.manifest.models.generator.latentDim;
+    const flat = new Float32Array(latents.length * d);
+    latents.forEach((z, i) => flat.set(z, i * d));
+    const [images] = await this.submit("generate", latents.length, [flat]);
+    return images;
   }
 
   async sceneProbabilities(batch: Float32Array, n: number): Promise<{ probabilities: Float32Array[]; embeddings: Float32Array[] }> {
-    const spec = this.manifest.models.sceneClassifier;
-    const out = await this.scene.run({ [spec.input.name]: new ort.Tensor("float32", batch, [n, 3, ...spec.input.size]) });
-    return {
-      probabilities: rows(out[spec.outputs.probabilities].data as Float32Array, n),
-      embeddings: rows(out[spec.outputs.embedding as string].data as Float32Array, n),
-    };
+    const [probabilities, embeddings] = await this.submit("scene", n, [batch]);
+    return { probabilities, embeddings };
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.terrain.release(), this.scene.release(), this.generator.release(), this.encoder.release()]);
+    this.closed = true;
+    const err = new Error("the model registry is closed");
+    for (const j of this.queue.splice(0)) j.reject(err);
+    const exited = new Promise((r) => this.worker.once("exit", r));
+    this.worker.postMessage("close");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 2000).unref())]);
+    await this.worker.terminate();
   }
+
+  private submit(op: Op, n: number, inputs: Float32Array[]): Promise<Float32Array[][]> {
+    if (this.closed) return Promise.reject(new Error("the model registry is closed"));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ op, n, inputs, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Sends the next batch: the oldest job and every queued job of the same op that fits. */
+  private pump(): void {
+    if (this.busy || !this.queue.length || this.closed) return;
+    const op = this.queue[0].op;
+    const jobs: Job[] = [];
+    let n = 0;
+    for (let i = 0; i < this.queue.length;) {
+      const j = this.queue[i];
+      if (j.op === op && (jobs.length === 0 || n + j.n <= MAX_BATCH)) {
+        jobs.push(j);
+        n += j.n;
+        this.queue.splice(i, 1);
+      } else i++;
+    }
+    const inputs = jobs.length === 1 ? jobs[0].inputs : jobs[0].inputs.map((_, k) => concat(jobs.map((j) => j.inputs[k])));
+    const id = this.nextId++;
+    const req = (
+      op === "landscape"
+        ? { id, op, n, terrain: inputs[0], encoder: inputs[1] }
+        : op === "scene"
+          ? { id, op, n, input: inputs[0] }
+          : { id, op, n, latents: inputs[0] }
+    ) as WorkerRequest;
+    this.busy = true;
+    this.inFlight = { id, jobs, op, n, started: process.hrtime.bigint() };
+    this.worker.postMessage(
+      req,
+      inputs.map((a) => a.buffer as ArrayBuffer),
+    );
+    this.stats.runs++;
+    this.stats.items += n;
+  }
+
+  private attach(worker: Worker): void {
+    worker.on("message", (res: WorkerResponse) => this.finish(res));
+    worker.on("error", (err) => this.fail(err));
+    worker.on("exit", (code) => {
+      if (!this.closed) this.fail(new Error(`inference worker exited with code ${code}`));
+    });
+  }
+
+  private finish(res: WorkerResponse): void {
+    const run = this.inFlight;
+    if (!run || run.id !== res.id) return;
+    this.inFlight = undefined;
+    this.busy = false;
+    this.onRun?.(run.op, run.n, Number(process.hrtime.bigint() - run.started) / 1e9);
+    if (res.error) {
+      const err = new Error(`inference failed: ${res.error}`);
+      run.jobs.forEach((j) => j.reject(err));
+    } else {
+      // Split each output's rows back to the jobs, in order.
+      const total = run.jobs.reduce((a, j) => a + j.n, 0);
+      const perOutput = res.outputs!.map((o) => rows(o, total));
+      let at = 0;
+      for (const j of run.jobs) {
+        j.resolve(perOutput.map((r) => r.slice(at, at + j.n)));
+        at += j.n;
+      }
+    }
+    this.pump();
+  }
+
+  /** The worker died: fail what it was running, start a new one, then carry on with the queue. */
+  private fail(err: Error): void {
+    const run = this.inFlight;
+    this.inFlight = undefined;
+    run?.jobs.forEach((j) => j.reject(err));
+    if (this.closed) return;
+    console.error(`inference worker failed (${err.message}); starting a new one`);
+    this.busy = true;
+    this.worker.removeAllListeners();
+    void this.worker.terminate();
+    this.spawn().then(
+      (w) => {
+        this.worker = w;
+        this.attach(w);
+        this.busy = false;
+        this.pump();
+      },
+      (e: Error) => {
+        this.closed = true;
+        for (const j of this.queue.splice(0)) j.reject(e);
+      },
+    );
+  }
+}
+
+/** Starts a worker and resolves once its sessions are loaded. */
+function startWorker(data: WorkerData): Promise<Worker> {
+  const worker = new Worker(new URL("./inference-worker.js", import.meta.url), { workerData: data });
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number) => reject(new Error(`inference worker exited with code ${code} while loading`));
+    worker.once("error", reject);
+    worker.once("exit", onExit);
+    worker.once("message", (msg: { ready: boolean; error?: string }) => {
+      worker.off("error", reject);
+      worker.off("exit", onExit);
+      if (msg.ready) resolve(worker);
+      else {
+        void worker.terminate();
+        reject(new Error(msg.error ?? "inference worker failed to load the models"));
+      }
+    });
+  });
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 function rows(flat: Float32Array, n: number): Float32Array[] {
   const k = flat.length / n;
-  return Array.from({ length: n }, (_, i) => flat.slice(i * k, (i + 1) * k));
+  return Array.from({ length: n }, (_, i) => flat.subarray(i * k, (i + 1) * k));
 }

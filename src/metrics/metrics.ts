@@ -83,6 +83,22 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly inferenceBatchSize = new Histogram({
+    name: "groundview_inference_batch_size",
+    help: "Images (or latents) per inference worker run; concurrent requests are merged",
+    labelNames: ["op"] as const,
+    buckets: [1, 2, 4, 8, 16, 32],
+    registers: [this.registry],
+  });
+
+  readonly inferenceRunSeconds = new Histogram({
+    name: "groundview_inference_run_seconds",
+    help: "Duration of one inference worker run, from posting the batch to receiving the rows",
+    labelNames: ["op"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+
   constructor(withDefaults = true) {
     if (withDefaults) collectDefaultMetrics({ register: this.registry, prefix: "groundview_" });
   }

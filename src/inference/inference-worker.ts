@@ -1,0 +1,101 @@
+/**
+ * The inference worker: owns the four onnxruntime sessions and runs them off the event loop.
+ *
+ * onnxruntime-node's `run` is synchronous on the calling thread, so sessions on the main
+ * thread would block every request (cached tiles included) for the length of each inference.
+ * Here a worker thread runs them instead; the main thread only posts batches and receives
+ * rows (see ModelRegistry, which also merges concurrent requests into one batch).
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import path from "node:path";
+import ort from "onnxruntime-node";
+import type { Manifest } from "./manifest.js";
+import type { WorkerData, WorkerRequest, WorkerResponse } from "./worker-protocol.js";
+
+const { dir, manifest, intraOpThreads } = workerData as WorkerData;
+const m: Manifest["models"] = manifest.models;
+const options: ort.InferenceSession.SessionOptions = {
+  intraOpNumThreads: intraOpThreads,
+  interOpNumThreads: 1,
+  executionMode: "sequential",
+  graphOptimizationLevel: "all",
+  // Idle intra-op threads would otherwise spin after each run and steal the CPU that the
+  // event loop and sharp need on a small machine.
+  extra: { session: { intra_op: { allow_spinning: "0" } } },
+};
+const open = (file: string) => ort.InferenceSession.create(path.join(dir, file), options);
+
+type Session = ort.InferenceSession;
+let sessions: { terrain: Session; scene: Session; generator: Session; encoder: Session };
+
+/** Copies an output tensor's data into a buffer the worker may transfer. */
+function own(t: ort.Tensor): Float32Array {
+  return new Float32Array(t.data as Float32Array);
+}
+
+function imageTensor(data: Float32Array, n: number, size: [number, number]): ort.Tensor {
+  return new ort.Tensor("float32", data, [n, 3, ...size]);
+}
+
+async function generate(latents: Float32Array, n: number): Promise<Float32Array> {
+  const out = await sessions.generator.run({
+    [m.generator.input.name]: new ort.Tensor("float32", latents, [n, m.generator.latentDim]),
+  });
+  return own(out[m.generator.outputs.image]);
+}
+
+async function handle(req: WorkerRequest): Promise<WorkerResponse> {
+  switch (req.op) {
+    case "landscape": {
+      const t = await sessions.terrain.run({
+        [m.terrainClassifier.input.name]: imageTensor(req.terrain, req.n, m.terrainClassifier.input.size),
+      });
+      const e = await sessions.encoder.run({
+        [m.encoder.input.name]: imageTensor(req.encoder ?? req.terrain, req.n, m.encoder.input.size),
+      });
+      const latents = own(e[m.encoder.outputs.latent]);
+      const images = await generate(latents, req.n);
+      return { id: req.id, outputs: [own(t[m.terrainClassifier.outputs.probabilities]), latents, images] };
+    }
+    case "scene": {
+      const s = await sessions.scene.run({ [m.sceneClassifier.input.name]: imageTensor(req.input, req.n, m.sceneClassifier.input.size) });
+      return {
+        id: req.id,
+        outputs: [own(s[m.sceneClassifier.outputs.probabilities]), own(s[m.sceneClassifier.outputs.embedding as string])],
+      };
+    }
+    case "generate":
+      return { id: req.id, outputs: [await generate(req.latents, req.n)] };
+  }
+}
+
+const port = parentPort;
+if (!port) throw new Error("inference-worker must run in a worker thread");
+try {
+  const [terrain, scene, generator, encoder] = await Promise.all([
+    open(m.terrainClassifier.file),
+    open(m.sceneClassifier.file),
+    open(m.generator.file),
+    open(m.encoder.file),
+  ]);
+  sessions = { terrain, scene, generator, encoder };
+  port.postMessage({ ready: true });
+} catch (err) {
+  port.postMessage({ ready: false, error: (err as Error).message });
+}
+port.on("message", async (req: WorkerRequest | "close") => {
+  if (req === "close") {
+    await Promise.all(Object.values(sessions).map((s) => s.release()));
+    port.close();
+    return;
+  }
+  try {
+    const res = await handle(req);
+    port.postMessage(
+      res,
+      res.outputs!.map((o) => o.buffer as ArrayBuffer),
+    );
+  } catch (err) {
+    port.postMessage({ id: req.id, error: (err as Error).message } satisfies WorkerResponse);
+  }
+});

@@ -1,0 +1,89 @@
+/**
+ * The inference worker: results match onnxruntime on the main thread, concurrent requests
+ * are merged into one worker run, and a worker that dies is replaced without losing the queue.
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, test } from "node:test";
+import ort from "onnxruntime-node";
+import { MAX_BATCH, ModelRegistry } from "../src/inference/model-registry.js";
+
+const MODELS = fileURLToPath(new URL("../../models/", import.meta.url));
+
+function randomInput(n: number, size: number, seed: number): Float32Array {
+  const a = new Float32Array(n * 3 * size * size);
+  let s = seed;
+  for (let i = 0; i < a.length; i++) {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    a[i] = (s / 0x7fffffff) * 4 - 2;
+  }
+  return a;
+}
+
+const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+
+describe("inference worker", () => {
+  let reg: ModelRegistry;
+  before(async () => {
+    reg = await ModelRegistry.load(MODELS, { intraOpThreads: 1 });
+  });
+  after(() => reg.close());
+
+  test("landscape outputs equal onnxruntime's on the main thread", async () => {
+    const m = reg.manifest.models;
+    const size = m.terrainClassifier.input.size[0];
+    const input = randomInput(2, size, 7);
+    const opts = { intraOpNumThreads: 1 };
+    const terrain = await ort.InferenceSession.create(`${MODELS}${m.terrainClassifier.file}`, opts);
+    const encoder = await ort.InferenceSession.create(`${MODELS}${m.encoder.file}`, opts);
+    const tensor = () => new ort.Tensor("float32", input.slice(), [2, 3, size, size]);
+    const wantP = (await terrain.run({ [m.terrainClassifier.input.name]: tensor() }))[m.terrainClassifier.outputs.probabilities]
+      .data as Float32Array;
+    const wantZ = (await encoder.run({ [m.encoder.input.name]: tensor() }))[m.encoder.outputs.latent].data as Float32Array;
+    const got = await reg.landscapes(input.slice(), undefined, 2);
+    assert.equal(got.probabilities.length, 2);
+    assert.ok(maxDiff(wantP.subarray(0, 7), got.probabilities[0]) < 1e-5);
+    assert.ok(maxDiff(wantZ.subarray(m.encoder.latentDim), got.latents[1]) < 1e-5);
+    assert.equal(got.images[0].length, 3 * 128 * 128);
+    const [again] = await reg.generate([got.latents[0]]);
+    assert.ok(maxDiff(again, got.images[0]) < 1e-5, "the generator is deterministic");
+  });
+
+  test("concurrent requests are merged into fewer worker runs with the same results", async () => {
+    const size = reg.manifest.models.terrainClassifier.input.size[0];
+    const inputs = Array.from({ length: 12 }, (_, i) => randomInput(1, size, 100 + i));
+    const alone: Awaited<ReturnType<ModelRegistry["landscapes"]>>[] = [];
+    for (const x of inputs) alone.push(await reg.landscapes(x.slice(), undefined, 1));
+    const runs = reg.stats.runs;
+    const together = await Promise.all(inputs.map((x) => reg.landscapes(x.slice(), undefined, 1)));
+    const used = reg.stats.runs - runs;
+    assert.ok(used < inputs.length, `12 concurrent requests took ${used} worker runs`);
+    together.forEach((r, i) => {
+      assert.ok(maxDiff(r.latents[0], alone[i].latents[0]) < 1e-4, `request ${i} got its own latent back`);
+      assert.ok(maxDiff(r.probabilities[0], alone[i].probabilities[0]) < 1e-4);
+    });
+  });
+
+  test("a batch never exceeds MAX_BATCH and mixed kinds of requests all complete", async () => {
+    const m = reg.manifest.models;
+    const sizes: number[] = [];
+    reg.onRun = (_op, n) => sizes.push(n);
+    const d = m.generator.latentDim;
+    const jobs = [
+      ...Array.from({ length: MAX_BATCH + 5 }, (_, i) => reg.generate([new Float32Array(d).fill(i / 40)])),
+      reg.sceneProbabilities(randomInput(1, m.sceneClassifier.input.size[0], 3), 1),
+    ];
+    const res = await Promise.all(jobs);
+    reg.onRun = undefined;
+    assert.equal(res.length, MAX_BATCH + 6);
+    assert.ok(Math.max(...sizes) <= MAX_BATCH, `batch sizes ${sizes.join(",")}`);
+  });
+
+  test("a worker that dies fails only its run and is replaced", async () => {
+    const d = reg.manifest.models.generator.latentDim;
+    // Simulates a crash of the native runtime.
+    await (reg as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    const [img] = await reg.generate([new Float32Array(d)]);
+    assert.equal(img.length, 3 * 128 * 128);
+  });
+});
