@@ -19,9 +19,9 @@ OUT=models
 [ ${#EXTRA[@]} -gt 0 ] && OUT="$RUNS/models"
 common=(--data "$DATA" --runs "$RUNS" "${EXTRA[@]}")
 # The two classifiers are independent: train them side by side.
-$PY trainer/train_terrain.py "${common[@]}" --epochs 80 --input-size 96 --cache-size 128 &
+$PY trainer/train_terrain.py "${common[@]}" --epochs 150 --input-size 96 --cache-size 128 &
 terrain=$!
-$PY trainer/train_scene.py "${common[@]}" --epochs 16 --clean-after 3
+$PY trainer/train_scene.py "${common[@]}" --epochs 24 --clean-after 3
 wait $terrain
 $PY trainer/train_generator.py "${common[@]}" --sweep 4,8,16,32 --sweep-minutes 3 --minutes 25
 $PY trainer/train_encoder.py "${common[@]}" --epochs 30

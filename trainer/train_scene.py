@@ -64,6 +64,12 @@ def small_loss_clean(model, train: ImageSet, cfg, device, noisy_prefixes: list[s
     return keep, dict(removed)
 
 
+def source_labels(s: ImageSet) -> np.ndarray:
+    """Index of each photo's source class (dataset/folder) among all source classes present."""
+    names = sorted(set(s.sources))
+    return np.array([names.index(src) for src in s.sources], dtype=np.int64)
+
+
 def main(argv=None) -> int:
     p = base_parser(__doc__)
     p.add_argument("--epochs", type=int, default=24)
@@ -75,6 +81,11 @@ def main(argv=None) -> int:
     p.add_argument("--drop-percent", type=float, default=10.0)
     p.add_argument("--noisy-sources", default="miniplaces/", help="comma-separated source prefixes to clean")
     p.add_argument("--exclude-source", default="", help="train without this dataset (e.g. intel6) and test on it")
+    p.add_argument("--class-weight-power", type=float, default=0.5,
+                   help="loss weights (1/class frequency)^power: 1 balanced, 0.5 square root, 0 none")
+    p.add_argument("--aux-weight", type=float, default=0.5,
+                   help="weight of the auxiliary loss on the source class (e.g. canyon inside mountain); 0: none")
+    p.add_argument("--grey", type=float, default=0.1, help="probability of a greyscale training photo")
     p.add_argument("--name", default="scene")
     args = p.parse_args(argv)
     device = setup(args)
@@ -93,21 +104,26 @@ def main(argv=None) -> int:
     print(f"[{args.name}] train={len(train)} val={len(val)} static-clean={static} device={device}", flush=True)
     cfg = ClassifierConfig(args.name, SCENE_CLASSES, args.input_size, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25),
                            epochs=args.epochs, batch=args.batch, lr=args.lr, aug_scale=(0.45, 1.0),
-                           rot90=False, vflip=False, colour=0.2, max_steps_per_epoch=2 if args.dry_run else None)
+                           rot90=False, vflip=False, colour=0.2, grey=args.grey,
+                           aux_weight=args.aux_weight, max_steps_per_epoch=2 if args.dry_run else None)
     cfg.mean, cfg.std = channel_stats(train.images, 4000)
     gen = torch.Generator().manual_seed(args.seed)
     model = SmallResNet(len(SCENE_CLASSES))
+
+    def weights(s: ImageSet) -> torch.Tensor:
+        return class_weights(s.labels, len(SCENE_CLASSES), args.class_weight_power)
+
     cleaning = {"static": static, "smallLoss": {}, "dropPercent": args.drop_percent, "sources": args.noisy_sources}
     if args.clean_after > 0:
         warm = ClassifierConfig(**{**cfg.__dict__, "name": args.name + "-warmup", "epochs": args.clean_after,
                                    "on_epoch_end": []})
-        train_classifier(model, train, val, warm, device, gen, class_weights(train.labels, len(SCENE_CLASSES)))
+        train_classifier(model, train, val, warm, device, gen, weights(train), source_labels(train))
         keep, removed = small_loss_clean(model, train, cfg, device, args.noisy_sources.split(","), args.drop_percent)
         cleaning["smallLoss"] = removed
         train = train.subset(keep)
         print(f"[{args.name}] small-loss cleaning removed {sum(removed.values())}: {removed}", flush=True)
         model = SmallResNet(len(SCENE_CLASSES))      # retrain from scratch on the cleaned set
-    hist = train_classifier(model, train, val, cfg, device, gen, class_weights(train.labels, len(SCENE_CLASSES)))
+    hist = train_classifier(model, train, val, cfg, device, gen, weights(train), source_labels(train))
     probs, emb = predict(model, val.images, cfg, device)
     report = classification_report(val.labels, probs.argmax(1), SCENE_CLASSES)
     per_source = {}
@@ -115,6 +131,8 @@ def main(argv=None) -> int:
         m = np.array(val.sources) == src
         per_source[src] = round(float((probs[m].argmax(1) == val.labels[m]).mean()), 4)
     result = {"classes": SCENE_CLASSES, "inputSize": args.input_size, "mean": cfg.mean, "std": cfg.std,
+              "recipe": {"epochs": args.epochs, "cacheSize": args.cache_size, "classWeightPower": args.class_weight_power,
+                         "auxSourceWeight": args.aux_weight, "grey": args.grey, "cleanAfter": args.clean_after},
               "embedDim": model.embed_dim, "cleaning": cleaning,
               "metrics": {"validation": report, "validationTop1BySource": per_source, "training": hist},
               "split": {"train": len(train), "val": len(val), "rule": "sha1(relative path) % 100 < 15 -> val"},

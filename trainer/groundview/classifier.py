@@ -30,6 +30,8 @@ class ClassifierConfig:
     rot90: bool = True
     vflip: bool = True
     colour: float = 0.2
+    grey: float = 0.0                          # probability of a greyscale training image
+    aux_weight: float = 0.0                    # weight of the auxiliary fine-label loss (aux_labels)
     max_steps_per_epoch: int | None = None     # --dry-run
     on_epoch_end: list = field(default_factory=list)
 
@@ -48,10 +50,21 @@ def predict(model, images: np.ndarray, cfg: ClassifierConfig, device, batch: int
 
 
 def train_classifier(model, train: ImageSet, val: ImageSet, cfg: ClassifierConfig, device,
-                     gen: torch.Generator, weights: torch.Tensor | None = None) -> dict:
-    """Trains with AdamW + cosine schedule and batched augmentation; keeps the best-val weights."""
+                     gen: torch.Generator, weights: torch.Tensor | None = None,
+                     aux_labels: np.ndarray | None = None) -> dict:
+    """Trains with AdamW + one-cycle schedule and batched augmentation; keeps the best-val weights.
+
+    With `aux_labels` (finer labels per training image, e.g. the source class behind a terrain
+    class) a second linear head on the same embedding learns them too, weighted by
+    cfg.aux_weight; it shapes the embedding during training and is not part of the model.
+    """
     model.to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    params = list(model.parameters())
+    aux_head = None
+    if aux_labels is not None and cfg.aux_weight > 0:
+        aux_head = torch.nn.Linear(model.embed_dim, int(aux_labels.max()) + 1).to(device)
+        params += list(aux_head.parameters())
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = max(1, math.ceil(len(train) / cfg.batch))
     if cfg.max_steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch, cfg.max_steps_per_epoch)
@@ -70,9 +83,13 @@ def train_classifier(model, train: ImageSet, val: ImageSet, cfg: ClassifierConfi
                 continue
             x = to_tensor(train.images[idx], device)
             y = torch.from_numpy(train.labels[idx]).to(device)
-            x = augment(x, cfg.input_size, gen, scale=cfg.aug_scale, rot90=cfg.rot90, vflip=cfg.vflip, colour=cfg.colour)
-            logits = model(normalise(x, cfg.mean, cfg.std))
-            loss = F.cross_entropy(logits, y, weight=w, label_smoothing=cfg.label_smoothing)
+            x = augment(x, cfg.input_size, gen, scale=cfg.aug_scale, rot90=cfg.rot90, vflip=cfg.vflip, colour=cfg.colour,
+                        grey=cfg.grey)
+            e = model.drop(model.embed(normalise(x, cfg.mean, cfg.std)))
+            loss = F.cross_entropy(model.head(e), y, weight=w, label_smoothing=cfg.label_smoothing)
+            if aux_head is not None:
+                ya = torch.from_numpy(aux_labels[idx]).to(device)
+                loss = loss + cfg.aux_weight * F.cross_entropy(aux_head(e), ya, label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -153,8 +153,9 @@ def resize(x: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def augment(x: torch.Tensor, out_size: int, gen: torch.Generator, *, scale=(0.5, 1.0),
-            rot90: bool = True, vflip: bool = True, colour: float = 0.2) -> torch.Tensor:
-    """Batched random resized crop, flips, 90-degree rotations and colour jitter.
+            rot90: bool = True, vflip: bool = True, colour: float = 0.2, grey: float = 0.0) -> torch.Tensor:
+    """Batched random resized crop, flips, 90-degree rotations, colour jitter and, with
+    probability `grey`, conversion to grey (photos from greyscale sets such as 15-Scene).
 
     One affine grid per sample does crop, flip and rotation in a single resampling, so
     the same code runs on CPU and GPU without per-image Python loops.
@@ -190,11 +191,14 @@ def augment(x: torch.Tensor, out_size: int, gen: torch.Generator, *, scale=(0.5,
         b = 1 + colour * (rnd(n, 1, 1, 1) * 2 - 1)
         c = 1 + colour * (rnd(n, 1, 1, 1) * 2 - 1)
         sat = 1 + colour * (rnd(n, 1, 1, 1) * 2 - 1)
-        grey = out.mean(dim=1, keepdim=True)
-        out = grey + (out - grey) * sat
+        flat = out.mean(dim=1, keepdim=True)
+        out = flat + (out - flat) * sat
         mean = out.mean(dim=(1, 2, 3), keepdim=True)
         out = (out - mean) * c + mean
         out = (out * b).clamp(0, 1)
+    if grey > 0:
+        lum = (out * torch.tensor([0.299, 0.587, 0.114], device=dev).view(1, 3, 1, 1)).sum(1, keepdim=True)
+        out = torch.where(rnd(n, 1, 1, 1) < grey, lum.expand_as(out), out)
     return out
 
 
@@ -205,10 +209,11 @@ def channel_stats(images: np.ndarray, limit: int = 4000) -> tuple[tuple[float, .
             tuple(round(float(v), 4) for v in x.std(dim=(0, 1, 2))))
 
 
-def class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
-    """Inverse-frequency weights, normalised to mean 1, for imbalanced classes."""
+def class_weights(labels: np.ndarray, n_classes: int, power: float = 1.0) -> torch.Tensor:
+    """Inverse-frequency weights raised to `power` (1: fully balanced, 0.5: square root, 0:
+    none), normalised to mean 1, for imbalanced classes."""
     counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
-    w = counts.sum() / np.maximum(counts, 1) / n_classes
+    w = (counts.sum() / np.maximum(counts, 1) / n_classes) ** power
     return torch.tensor(w / w.mean(), dtype=torch.float32)
 
 

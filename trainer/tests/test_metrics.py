@@ -1,9 +1,10 @@
 import numpy as np
+import pytest
 import torch
 
 from groundview.compat import compatibility_matrix
 from groundview.common import SCENE_CLASSES, TERRAIN_CLASSES
-from groundview.data import augment
+from groundview.data import augment, class_weights
 from groundview.metrics import classification_report, closest_pairs, frechet_distance, mean_pairwise_ssim, roc_auc
 
 
@@ -47,3 +48,20 @@ def test_augment_keeps_shape_and_range():
     out = augment(torch.rand(5, 3, 40, 40), 24, g)
     assert out.shape == (5, 3, 24, 24)
     assert out.min() >= 0 and out.max() <= 1
+
+
+def test_augment_grey_makes_some_images_grey_and_leaves_the_rest():
+    g = torch.Generator().manual_seed(1)
+    out = augment(torch.rand(64, 3, 16, 16), 16, g, colour=0.0, grey=0.5)
+    spread = (out.max(dim=1).values - out.min(dim=1).values).flatten(1).max(1).values
+    n_grey = int((spread < 1e-6).sum())
+    assert 10 < n_grey < 54, n_grey
+
+
+def test_class_weights_power():
+    labels = np.array([0] * 90 + [1] * 10)
+    full, root, none = (class_weights(labels, 2, p) for p in (1.0, 0.5, 0.0))
+    assert torch.allclose(full.mean(), torch.tensor(1.0)) and torch.allclose(root.mean(), torch.tensor(1.0))
+    assert full[1] / full[0] == pytest.approx(9.0, rel=1e-4)
+    assert root[1] / root[0] == pytest.approx(3.0, rel=1e-4)
+    assert torch.allclose(none, torch.ones(2))
