@@ -105,6 +105,7 @@ export async function startApp(settings: Settings): Promise<App> {
     ready: async () => {
       await db.ping();
       if (!models) throw new Error(modelError);
+      if (!registry?.ready) throw new Error("the inference worker is not running");
     },
   });
   await new Promise<void>((resolve, reject) => {

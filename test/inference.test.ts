@@ -85,5 +85,19 @@ describe("inference worker", () => {
     await (reg as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
     const [img] = await reg.generate([new Float32Array(d)]);
     assert.equal(img.length, 3 * 128 * 128);
+    assert.ok(reg.ready);
+  });
+
+  test("after close, requests fail with MODEL_UNAVAILABLE and the registry is not ready", async () => {
+    const other = await ModelRegistry.load(MODELS, { intraOpThreads: 1 });
+    await other.close();
+    assert.equal(other.ready, false);
+    await assert.rejects(
+      other.generate([new Float32Array(other.manifest.models.generator.latentDim)]),
+      (e: Error & { extensions?: { code?: string } }) => {
+        assert.equal(e.extensions?.code, "MODEL_UNAVAILABLE");
+        return true;
+      },
+    );
   });
 });

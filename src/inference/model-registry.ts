@@ -12,6 +12,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
+import { ErrorCode } from "../errors/error-codes.js";
+import { GroundviewError } from "../errors/errors.js";
 import type { Manifest } from "./manifest.js";
 import type { WorkerData, WorkerRequest, WorkerResponse } from "./worker-protocol.js";
 
@@ -59,6 +61,11 @@ export class ModelRegistry {
     this.attach(worker);
   }
 
+  /** False once closed, or when a replacement for a dead worker could not load the models. */
+  get ready(): boolean {
+    return !this.closed;
+  }
+
   get version(): string {
     return this.manifest.version;
   }
@@ -95,7 +102,7 @@ export class ModelRegistry {
 
   async close(): Promise<void> {
     this.closed = true;
-    const err = new Error("the model registry is closed");
+    const err = unavailable("the service is stopping");
     for (const j of this.queue.splice(0)) j.reject(err);
     const exited = new Promise((r) => this.worker.once("exit", r));
     this.worker.postMessage("close");
@@ -104,7 +111,7 @@ export class ModelRegistry {
   }
 
   private submit(op: Op, n: number, inputs: Float32Array[]): Promise<Float32Array[][]> {
-    if (this.closed) return Promise.reject(new Error("the model registry is closed"));
+    if (this.closed) return Promise.reject(unavailable("the models are not running; see the service log"));
     return new Promise((resolve, reject) => {
       this.queue.push({ op, n, inputs, resolve, reject });
       this.pump();
@@ -178,7 +185,7 @@ export class ModelRegistry {
   private fail(err: Error): void {
     const run = this.inFlight;
     this.inFlight = undefined;
-    run?.jobs.forEach((j) => j.reject(err));
+    run?.jobs.forEach((j) => j.reject(unavailable("the inference worker stopped during this request; retry", err)));
     if (this.closed) return;
     console.error(`inference worker failed (${err.message}); starting a new one`);
     this.busy = true;
@@ -193,7 +200,8 @@ export class ModelRegistry {
       },
       (e: Error) => {
         this.closed = true;
-        for (const j of this.queue.splice(0)) j.reject(e);
+        console.error(`inference worker could not be restarted: ${e.message}`);
+        for (const j of this.queue.splice(0)) j.reject(unavailable("the models are not running; see the service log", e));
       },
     );
   }
@@ -216,6 +224,10 @@ function startWorker(data: WorkerData): Promise<Worker> {
       }
     });
   });
+}
+
+function unavailable(message: string, cause?: Error): GroundviewError {
+  return new GroundviewError(ErrorCode.MODEL_UNAVAILABLE, message, {}, cause);
 }
 
 function concat(parts: Float32Array[]): Float32Array {
