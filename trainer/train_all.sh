@@ -23,7 +23,11 @@ $PY trainer/train_terrain.py "${common[@]}" --epochs 150 --input-size 96 --cache
 terrain=$!
 $PY trainer/train_scene.py "${common[@]}" --epochs 24 --clean-after 3
 wait $terrain
+# Out-of-source test: a second scene classifier trained without Intel's photos, scored on them.
+$PY trainer/train_scene.py "${common[@]}" --epochs 8 --clean-after 3 --exclude-source intel6 --name scene-oos &
+oos=$!
 $PY trainer/train_generator.py "${common[@]}" --sweep 4,8,16,32 --sweep-minutes 3 --minutes 25
+wait $oos
 $PY trainer/train_encoder.py "${common[@]}" --epochs 30
 $PY trainer/fit_validation.py "${common[@]}"
 $PY trainer/export.py "${common[@]}" --out "$OUT"
