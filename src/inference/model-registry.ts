@@ -44,13 +44,12 @@ export interface LandscapeOutputs {
 
 export class ModelRegistry {
   private readonly queue: Job[] = [];
-  private busy = false;
+  /** A dead worker's replacement is loading. */
+  private respawning = false;
   private nextId = 1;
   private inFlight: { id: number; jobs: Job[]; op: Op; n: number; started: bigint } | undefined;
   private closed = false;
-  /** Worker runs and the items they carried (micro-batching is visible in tests and metrics). */
-  readonly stats = { runs: 0, items: 0 };
-  /** Called after every worker run with its op and batch size. */
+  /** Called after every worker run with its op, batch size and duration (metrics, tests). */
   onRun: ((op: Op, n: number, seconds: number) => void) | undefined;
 
   private constructor(
@@ -120,7 +119,7 @@ export class ModelRegistry {
 
   /** Sends the next batch: the oldest job and every queued job of the same op that fits. */
   private pump(): void {
-    if (this.busy || !this.queue.length || this.closed) return;
+    if (this.inFlight || this.respawning || !this.queue.length || this.closed) return;
     const op = this.queue[0].op;
     const jobs: Job[] = [];
     let n = 0;
@@ -141,14 +140,11 @@ export class ModelRegistry {
           ? { id, op, n, input: inputs[0] }
           : { id, op, n, latents: inputs[0] }
     ) as WorkerRequest;
-    this.busy = true;
     this.inFlight = { id, jobs, op, n, started: process.hrtime.bigint() };
     this.worker.postMessage(
       req,
       inputs.map((a) => a.buffer as ArrayBuffer),
     );
-    this.stats.runs++;
-    this.stats.items += n;
   }
 
   private attach(worker: Worker): void {
@@ -163,7 +159,6 @@ export class ModelRegistry {
     const run = this.inFlight;
     if (!run || run.id !== res.id) return;
     this.inFlight = undefined;
-    this.busy = false;
     this.onRun?.(run.op, run.n, Number(process.hrtime.bigint() - run.started) / 1e9);
     if (res.error) {
       const err = new Error(`inference failed: ${res.error}`);
@@ -188,14 +183,14 @@ export class ModelRegistry {
     run?.jobs.forEach((j) => j.reject(unavailable("the inference worker stopped during this request; retry", err)));
     if (this.closed) return;
     console.error(`inference worker failed (${err.message}); starting a new one`);
-    this.busy = true;
+    this.respawning = true;
     this.worker.removeAllListeners();
     void this.worker.terminate();
     this.spawn().then(
       (w) => {
         this.worker = w;
         this.attach(w);
-        this.busy = false;
+        this.respawning = false;
         this.pump();
       },
       (e: Error) => {
