@@ -45,27 +45,28 @@ async function generate(latents: Float32Array, n: number): Promise<Float32Array>
 }
 
 async function handle(req: WorkerRequest): Promise<WorkerResponse> {
+  const [first, second] = req.inputs;
   switch (req.op) {
     case "landscape": {
       const t = await sessions.terrain.run({
-        [m.terrainClassifier.input.name]: imageTensor(req.terrain, req.n, m.terrainClassifier.input.size),
+        [m.terrainClassifier.input.name]: imageTensor(first, req.n, m.terrainClassifier.input.size),
       });
       const e = await sessions.encoder.run({
-        [m.encoder.input.name]: imageTensor(req.encoder ?? req.terrain, req.n, m.encoder.input.size),
+        [m.encoder.input.name]: imageTensor(second ?? first, req.n, m.encoder.input.size),
       });
       const latents = own(e[m.encoder.outputs.latent]);
       const images = await generate(latents, req.n);
       return { id: req.id, outputs: [own(t[m.terrainClassifier.outputs.probabilities]), latents, images] };
     }
     case "scene": {
-      const s = await sessions.scene.run({ [m.sceneClassifier.input.name]: imageTensor(req.input, req.n, m.sceneClassifier.input.size) });
+      const s = await sessions.scene.run({ [m.sceneClassifier.input.name]: imageTensor(first, req.n, m.sceneClassifier.input.size) });
       return {
         id: req.id,
         outputs: [own(s[m.sceneClassifier.outputs.probabilities]), own(s[m.sceneClassifier.outputs.embedding as string])],
       };
     }
     case "generate":
-      return { id: req.id, outputs: [await generate(req.latents, req.n)] };
+      return { id: req.id, outputs: [await generate(first, req.n)] };
   }
 }
 

@@ -133,14 +133,8 @@ export class ModelRegistry {
     }
     const inputs = jobs.length === 1 ? jobs[0].inputs : jobs[0].inputs.map((_, k) => concat(jobs.map((j) => j.inputs[k])));
     const id = this.nextId++;
-    const req = (
-      op === "landscape"
-        ? { id, op, n, terrain: inputs[0], encoder: inputs[1] }
-        : op === "scene"
-          ? { id, op, n, input: inputs[0] }
-          : { id, op, n, latents: inputs[0] }
-    ) as WorkerRequest;
     this.inFlight = { id, jobs, op, n, started: process.hrtime.bigint() };
+    const req: WorkerRequest = { id, op, n, inputs };
     this.worker.postMessage(
       req,
       inputs.map((a) => a.buffer as ArrayBuffer),
@@ -165,8 +159,7 @@ export class ModelRegistry {
       run.jobs.forEach((j) => j.reject(err));
     } else {
       // Split each output's rows back to the jobs, in order.
-      const total = run.jobs.reduce((a, j) => a + j.n, 0);
-      const perOutput = res.outputs!.map((o) => rows(o, total));
+      const perOutput = res.outputs!.map((o) => rows(o, run.n));
       let at = 0;
       for (const j of run.jobs) {
         j.resolve(perOutput.map((r) => r.slice(at, at + j.n)));

@@ -7,11 +7,17 @@ export interface WorkerData {
   intraOpThreads: number;
 }
 
-/** Inputs are NCHW float32 batches of `n` images (or `n` latents), transferred, not copied. */
-export type WorkerRequest =
-  | { id: number; op: "landscape"; n: number; terrain: Float32Array; encoder?: Float32Array }
-  | { id: number; op: "scene"; n: number; input: Float32Array }
-  | { id: number; op: "generate"; n: number; latents: Float32Array };
+/**
+ * `inputs` are float32 batches of `n` rows, transferred, not copied: landscape → [terrain
+ * classifier input, encoder input (only when its spec differs)]; scene → [photo input];
+ * generate → [latents].
+ */
+export interface WorkerRequest {
+  id: number;
+  op: "landscape" | "scene" | "generate";
+  n: number;
+  inputs: Float32Array[];
+}
 
 /**
  * outputs, row-major with `n` rows each: landscape → [terrain probabilities, latents, images];
