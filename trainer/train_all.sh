@@ -19,7 +19,7 @@ OUT=models
 [ ${#EXTRA[@]} -gt 0 ] && OUT="$RUNS/models"
 common=(--data "$DATA" --runs "$RUNS" "${EXTRA[@]}")
 # The two classifiers are independent: train them side by side.
-$PY trainer/train_terrain.py "${common[@]}" --epochs 150 --input-size 96 --cache-size 128 &
+$PY trainer/train_terrain.py "${common[@]}" --epochs 150 --input-size 96 --cache-size 128 --serve-sizes 96,104,112,120,128 &
 terrain=$!
 $PY trainer/train_scene.py "${common[@]}" --epochs 24 --clean-after 3
 wait $terrain

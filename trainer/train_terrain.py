@@ -1,5 +1,13 @@
 #!/usr/bin/env python3
-"""Trains the terrain classifier (aerial tile -> grass/field/industrial/water/forest/residential/parking)."""
+"""Trains the terrain classifier (aerial tile -> grass/field/industrial/water/forest/residential/parking).
+
+Train-test resolution discrepancy (Touvron et al., "Fixing the train-test resolution
+discrepancy", NeurIPS 2019): random resized crops make things look larger in training than in
+a whole tile resized to the same input size, so a network trained at N px can do better on
+tiles served at more than N px (a global-pooling network takes any size). --serve-sizes scores
+the trained network on the validation tiles at each listed size and serves it at the best one;
+every size's score is recorded, and the manifest's input size is the one chosen.
+"""
 from __future__ import annotations
 
 import sys
@@ -14,6 +22,7 @@ from groundview.common import TERRAIN_CLASSES, base_parser, setup, write_json  #
 from groundview.data import channel_stats, load_terrain, make_synthetic_data, split_masks  # noqa: E402
 from groundview.metrics import classification_report  # noqa: E402
 from groundview.models import SmallResNet  # noqa: E402
+from groundview.onnx_import import load_folded_onnx  # noqa: E402
 
 # RSSCN7 images are 224 px at roughly 0.5-4 m/px (Google Earth, several scales); ~1 m/px is
 # typical, so the model expects a square of about 224 m of ground across its input.
@@ -28,13 +37,17 @@ def main(argv=None) -> int:
     p.add_argument("--cache-size", type=int, default=112, help="size the images are decoded to once")
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--serve-sizes", default="", help="comma-separated input sizes to score on validation; serve at the best "
+                                                       "(default: the training input size)")
+    p.add_argument("--init", default="", help="start from these weights: a state dict (.pt) or an exported classifier (.onnx, "
+                                                 "BatchNorm folded: for evaluation and re-export); --epochs 0 trains nothing")
     args = p.parse_args(argv)
     device = setup(args)
     runs = Path(args.runs)
     data = Path(args.data)
     if args.dry_run:
         data = make_synthetic_data(Path(tempfile.mkdtemp(prefix="gv-dry-")))
-        args.epochs, args.cache_size = 1, 48
+        args.epochs, args.cache_size = min(args.epochs, 1), 48
     ds = load_terrain(data, args.cache_size, runs / "cache")
     tr_mask, va_mask = split_masks(ds)
     train, val = ds.subset(tr_mask), ds.subset(va_mask if va_mask.any() else tr_mask)
@@ -46,7 +59,18 @@ def main(argv=None) -> int:
     cfg.mean, cfg.std = channel_stats(train.images, 2000)
     gen = torch.Generator().manual_seed(args.seed)
     model = SmallResNet(len(TERRAIN_CLASSES))
-    hist = train_classifier(model, train, val, cfg, device, gen)
+    if args.init.endswith(".onnx"):
+        load_folded_onnx(model, args.init, args.input_size)
+    elif args.init:
+        model.load_state_dict(torch.load(args.init, map_location="cpu"))
+    hist = train_classifier(model, train, val, cfg, device, gen) if args.epochs > 0 else {"history": []}
+    sweep = {}
+    for size in [int(v) for v in args.serve_sizes.split(",") if v.strip()]:
+        probs, _ = predict(model, val.images, ClassifierConfig(**{**cfg.__dict__, "input_size": size}), device)
+        sweep[size] = classification_report(val.labels, probs.argmax(1), TERRAIN_CLASSES)["top1"]
+        print(f"[terrain] served at {size} px: val top1={sweep[size]:.4f}", flush=True)
+    if sweep:
+        cfg.input_size = max(sweep, key=lambda k: (sweep[k], -abs(k - args.input_size)))
     probs, _ = predict(model, val.images, cfg, device)
     report = classification_report(val.labels, probs.argmax(1), TERRAIN_CLASSES)
     print(f"[terrain] val top1={report['top1']:.4f} macroF1={report['macroF1']:.4f}", flush=True)
@@ -54,7 +78,9 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), out / "model.pt")
     write_json(out / "result.json", {
-        "classes": TERRAIN_CLASSES, "inputSize": args.input_size, "cacheSize": args.cache_size, "mean": cfg.mean, "std": cfg.std,
+        "classes": TERRAIN_CLASSES, "inputSize": cfg.input_size, "trainSize": args.input_size, "cacheSize": args.cache_size,
+        "mean": cfg.mean, "std": cfg.std, "init": args.init or None,
+        "recipe": {"epochs": args.epochs}, "servedSizeSweep": {str(k): v for k, v in sweep.items()},
         "groundResolutionM": SOURCE_RESOLUTION_M, "sourceSizePx": SOURCE_SIZE_PX,
         "footprintM": SOURCE_RESOLUTION_M * SOURCE_SIZE_PX,
         "metrics": {"validation": report, "training": hist}, "dryRun": args.dry_run,
