@@ -2,11 +2,14 @@
 """Fits validatePhoto's calibrated score on validation (tile, photo) pairs and measures its ROC-AUC.
 
 For a tile with terrain probabilities p(t) and a photo with scene probabilities q(g), the
-expected ground distribution is e = p @ M (M: compatibility matrix). The evidence is the log
-likelihood ratio  x = log(e . q) - log(pi . q)  against the base rate pi of ground terrains,
-which discounts photos that are ambiguous anyway. A logistic curve sigma(a x + b) fitted on
-half of the validation tiles turns x into a probability that the pair matches; ROC-AUC,
-Brier score and the verdict thresholds are measured on the other half.
+expected ground distribution is e = p' @ M (M: compatibility matrix). The evidence is the log
+likelihood ratio  x = log(e . q') - log(pi . q')  against the base rate pi of ground terrains,
+which discounts photos that are ambiguous anyway. p' and q' are p and q at a temperature
+(p' = softmax(log p / T)): both classifiers were trained with label smoothing and are
+under-confident, and T < 1 sharpens them; the two temperatures are chosen on the fit half (the
+pair with the highest ROC-AUC there, 1 among the candidates). A logistic curve sigma(a x + b)
+fitted on half of the validation tiles turns x into a probability that the pair matches;
+ROC-AUC, Brier score and the verdict thresholds are measured on the other half.
 
 Pairs: for each validation tile, matched photos are drawn from ground classes in proportion to
 the tile terrain's row of M; mismatched photos from classes that row gives zero.
@@ -31,22 +34,51 @@ from groundview.models import SmallResNet  # noqa: E402
 EPS = 1e-6
 
 
-def evidence(p_tile: np.ndarray, q_photo: np.ndarray, m: np.ndarray, prior: np.ndarray) -> np.ndarray:
-    e = p_tile @ m
-    return np.log((e * q_photo).sum(-1) + EPS) - np.log((prior * q_photo).sum(-1) + EPS)
+TEMPERATURES = (1.0, 0.75, 0.5, 0.35, 0.25)
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, iters: int = 50, ridge: float = 1e-2) -> tuple[float, float]:
+def at_temperature(p: np.ndarray, t: float) -> np.ndarray:
+    """softmax(log p / t): t < 1 sharpens a probability vector, t = 1 leaves it as it is."""
+    if t == 1.0:
+        return p
+    z = np.log(np.maximum(p, 1e-12)) / t
+    z = np.exp(z - z.max(-1, keepdims=True))
+    return z / z.sum(-1, keepdims=True)
+
+
+def evidence(p_tile: np.ndarray, q_photo: np.ndarray, m: np.ndarray, prior: np.ndarray,
+             t_tile: float = 1.0, t_photo: float = 1.0) -> np.ndarray:
+    p, q = at_temperature(p_tile, t_tile), at_temperature(q_photo, t_photo)
+    e = p @ m
+    return np.log((e * q).sum(-1) + EPS) - np.log((prior * q).sum(-1) + EPS)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, iters: int = 100, ridge: float = 1e-2) -> tuple[float, float]:
     """Newton's method on the 2-parameter logistic likelihood (Platt scaling), lightly ridged
-    so that perfectly separable (tiny) data still gives a finite curve."""
-    a, b = 1.0, 0.0
+    so that perfectly separable (tiny) data still gives a finite curve. x is standardised for
+    the fit and each step is halved until the penalised likelihood improves, so evidence with
+    a wide range (sharp temperatures) cannot make it overshoot."""
+    mu, sd = float(x.mean()), float(x.std()) or 1.0
+    u = (x - mu) / sd
+
+    def nll(w):
+        z = np.clip(w[0] * u + w[1], -50, 50)
+        return float((np.logaddexp(0, z) - y * z).sum() + 0.5 * ridge * w[0] ** 2)
+
+    w = np.array([1.0, 0.0])
     for _ in range(iters):
-        s = 1 / (1 + np.exp(-np.clip(a * x + b, -50, 50)))
-        g = np.array([((s - y) * x).sum() + ridge * a, (s - y).sum()])
-        w = s * (1 - s) + 1e-9
-        h = np.array([[(w * x * x).sum() + ridge, (w * x).sum()], [(w * x).sum(), w.sum() + 1e-9]])
-        a, b = np.array([a, b]) - np.linalg.solve(h, g)
-    return float(a), float(b)
+        s = 1 / (1 + np.exp(-np.clip(w[0] * u + w[1], -50, 50)))
+        g = np.array([((s - y) * u).sum() + ridge * w[0], (s - y).sum()])
+        h_w = s * (1 - s) + 1e-9
+        h = np.array([[(h_w * u * u).sum() + ridge, (h_w * u).sum()], [(h_w * u).sum(), h_w.sum() + 1e-9]])
+        step, f0 = np.linalg.solve(h, g), nll(w)
+        t = 1.0
+        while t > 1e-6 and nll(w - t * step) > f0:
+            t /= 2
+        w = w - t * step
+        if np.abs(t * step).max() < 1e-10:
+            break
+    return float(w[0] / sd), float(w[1] - w[0] * mu / sd)
 
 
 def load_classifier(runs: Path, name: str, n: int, device):
@@ -84,7 +116,8 @@ def main(argv=None) -> int:
     tmodel, tcfg = load_classifier(runs, "terrain", len(TERRAIN_CLASSES), device)
     smodel, scfg = load_classifier(runs, "scene", len(SCENE_CLASSES), device)
     tiles = validation_subset(load_trained_terrain_tiles(data, runs))
-    photos = load_ground(data, 80 if not args.dry_run else 40, runs / "cache")
+    photos = load_ground(data, read_json(runs / "scene" / "result.json")["recipe"]["cacheSize"] if not args.dry_run else 40,
+                         runs / "cache")
     photos = validation_subset(photos)
     pt, _ = predict(tmodel, tiles.images, tcfg, device)
     qp, _ = predict(smodel, photos.images, scfg, device)
@@ -92,8 +125,13 @@ def main(argv=None) -> int:
     prior = m.mean(0)
     rng = np.random.default_rng(args.seed)
     ti, pi, y = make_pairs(tiles.labels, photos.labels, m, args.pairs_per_tile, rng)
-    x = evidence(pt[ti], qp[pi], m, prior)
     fit = (np.arange(len(tiles)) % 2 == 0)[ti]            # half the tiles fit, the other half measure
+    grid = {(tt, tq): roc_auc(evidence(pt[ti[fit]], qp[pi[fit]], m, prior, tt, tq), y[fit] == 1)
+            for tt in TEMPERATURES for tq in TEMPERATURES}
+    t_tile, t_photo = max(grid, key=lambda k: (round(grid[k], 6), k))
+    print(f"[validation] temperatures on the fit half: terrain {t_tile} scene {t_photo} "
+          f"(ROC-AUC {grid[(t_tile, t_photo)]:.4f} there; at 1, 1: {grid[(1.0, 1.0)]:.4f})", flush=True)
+    x = evidence(pt[ti], qp[pi], m, prior, t_tile, t_photo)
     a, b = fit_logistic(x[fit], y[fit].astype(np.float64))
     score = 1 / (1 + np.exp(-(a * x + b)))
     auc = roc_auc(score[~fit], y[~fit] == 1)
@@ -109,10 +147,14 @@ def main(argv=None) -> int:
     result = {
         "compatibility": {"satellite": TERRAIN_CLASSES, "ground": SCENE_CLASSES, "matrix": m.tolist()},
         "groundPrior": prior.tolist(),
-        "calibration": {"type": "logistic", "feature": "log(sum_g e_g q_g + 1e-6) - log(sum_g prior_g q_g + 1e-6), e = p_terrain @ matrix",
-                        "a": a, "b": b},
+        "calibration": {"type": "logistic",
+                        "feature": "log(sum_g e_g q'_g + 1e-6) - log(sum_g prior_g q'_g + 1e-6), e = p' @ matrix, "
+                                   "p' = softmax(log p_terrain / terrainTemperature), q' = softmax(log q_scene / sceneTemperature)",
+                        "terrainTemperature": t_tile, "sceneTemperature": t_photo, "a": a, "b": b,
+                        "rocAucFitHalfByTemperature": {f"{tt},{tq}": round(v, 4) for (tt, tq), v in grid.items()}},
         "threshold": threshold, "plausibleAbove": hi, "suspiciousBelow": lo,
-        "rocAuc": auc, "brier": brier,
+        "rocAuc": auc, "rocAucAtTemperature1": roc_auc(evidence(pt[ti[~fit]], qp[pi[~fit]], m, prior), y[~fit] == 1),
+        "brier": brier,
         "atThreshold": {"tpr": float((se[ye == 1] >= threshold).mean()), "fpr": float((se[ye == 0] >= threshold).mean())},
         "pairs": {"fit": int(fit.sum()), "eval": int((~fit).sum()), "perTile": args.pairs_per_tile,
                   "tiles": len(tiles), "photos": len(photos)},

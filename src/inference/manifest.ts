@@ -24,7 +24,8 @@ export interface TerrainClassifierSpec extends ClassifierSpec {
 export interface ValidationSpec {
   compatibility: { satellite: string[]; ground: string[]; matrix: number[][] };
   groundPrior: number[];
-  calibration: { type: "logistic"; a: number; b: number };
+  /** Temperatures absent: 1 (manifests written before they were fitted). */
+  calibration: { type: "logistic"; a: number; b: number; terrainTemperature?: number; sceneTemperature?: number };
   threshold: number;
   plausibleAbove: number;
   suspiciousBelow: number;

@@ -24,22 +24,41 @@ export interface ScoreParts {
   verdict: Verdict;
 }
 
-/** The calibrated score and verdict for terrain probabilities p and scene probabilities q. */
+/** softmax(log p / t): t < 1 sharpens a probability vector (trainer/fit_validation.py at_temperature). */
+export function atTemperature(p: number[], t: number): number[] {
+  if (t === 1) return p;
+  const z = p.map((v) => Math.log(Math.max(v, 1e-12)) / t);
+  const top = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - top));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / sum);
+}
+
+const expected = (p: number[], m: number[][]) => m[0].map((_, g) => p.reduce((s, pt, t) => s + pt * m[t][g], 0));
+
+/**
+ * The calibrated score and verdict for terrain probabilities p and scene probabilities q.
+ * `expectedGround` is the ground distribution the tile's terrain implies (p @ matrix); the score
+ * uses both distributions at the fitted temperatures (1 where the manifest gives none).
+ */
 export function scorePair(
   p: number[],
   q: number[],
   v: {
     compatibility: { matrix: number[][] };
     groundPrior: number[];
-    calibration: { a: number; b: number };
+    calibration: { a: number; b: number; terrainTemperature?: number; sceneTemperature?: number };
     plausibleAbove: number;
     suspiciousBelow: number;
   },
 ): ScoreParts {
   const m = v.compatibility.matrix;
-  const e = q.map((_, g) => p.reduce((s, pt, t) => s + pt * m[t][g], 0));
-  const eq = e.reduce((s, eg, g) => s + eg * q[g], 0);
-  const pq = v.groundPrior.reduce((s, pg, g) => s + pg * q[g], 0);
+  const e = expected(p, m);
+  const pt = atTemperature(p, v.calibration.terrainTemperature ?? 1);
+  const qt = atTemperature(q, v.calibration.sceneTemperature ?? 1);
+  const et = pt === p ? e : expected(pt, m);
+  const eq = et.reduce((s, eg, g) => s + eg * qt[g], 0);
+  const pq = v.groundPrior.reduce((s, pg, g) => s + pg * qt[g], 0);
   const x = Math.log(eq + EPS) - Math.log(pq + EPS);
   const score = 1 / (1 + Math.exp(-(v.calibration.a * x + v.calibration.b)));
   const verdict = score >= v.plausibleAbove ? Verdict.PLAUSIBLE : score < v.suspiciousBelow ? Verdict.SUSPICIOUS : Verdict.INCONCLUSIVE;
