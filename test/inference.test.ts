@@ -31,16 +31,20 @@ describe("inference worker", () => {
 
   test("landscape outputs equal onnxruntime's on the main thread", async () => {
     const m = reg.manifest.models;
+    // The terrain classifier may be served at another size than the encoder's (trainer/train_terrain.py).
     const size = m.terrainClassifier.input.size[0];
+    const encSize = m.encoder.input.size[0];
     const input = randomInput(2, size, 7);
+    const encInput = randomInput(2, encSize, 8);
     const opts = { intraOpNumThreads: 1 };
     const terrain = await ort.InferenceSession.create(`${MODELS}${m.terrainClassifier.file}`, opts);
     const encoder = await ort.InferenceSession.create(`${MODELS}${m.encoder.file}`, opts);
-    const tensor = () => new ort.Tensor("float32", input.slice(), [2, 3, size, size]);
-    const wantP = (await terrain.run({ [m.terrainClassifier.input.name]: tensor() }))[m.terrainClassifier.outputs.probabilities]
-      .data as Float32Array;
-    const wantZ = (await encoder.run({ [m.encoder.input.name]: tensor() }))[m.encoder.outputs.latent].data as Float32Array;
-    const got = await reg.landscapes(input.slice(), undefined, 2);
+    const wantP = (await terrain.run({ [m.terrainClassifier.input.name]: new ort.Tensor("float32", input.slice(), [2, 3, size, size]) }))[
+      m.terrainClassifier.outputs.probabilities
+    ].data as Float32Array;
+    const encTensor = new ort.Tensor("float32", encInput.slice(), [2, 3, encSize, encSize]);
+    const wantZ = (await encoder.run({ [m.encoder.input.name]: encTensor }))[m.encoder.outputs.latent].data as Float32Array;
+    const got = await reg.landscapes(input.slice(), encInput.slice(), 2);
     assert.equal(got.probabilities.length, 2);
     assert.ok(maxDiff(wantP.subarray(0, 7), got.probabilities[0]) < 1e-5);
     assert.ok(maxDiff(wantZ.subarray(m.encoder.latentDim), got.latents[1]) < 1e-5);
@@ -49,14 +53,21 @@ describe("inference worker", () => {
     assert.ok(maxDiff(again, got.images[0]) < 1e-5, "the generator is deterministic");
   });
 
+  test("a landscape request without the encoder's own input is refused when the sizes differ", async (t) => {
+    const m = reg.manifest.models;
+    if (m.encoder.input.size[0] === m.terrainClassifier.input.size[0]) return t.skip("the shipped models share one input size");
+    await assert.rejects(reg.landscapes(randomInput(1, m.terrainClassifier.input.size[0], 5), undefined, 1), /pass both/);
+  });
+
   test("concurrent requests are merged into fewer worker runs with the same results", async () => {
     const size = reg.manifest.models.terrainClassifier.input.size[0];
-    const inputs = Array.from({ length: 12 }, (_, i) => randomInput(1, size, 100 + i));
+    const encSize = reg.manifest.models.encoder.input.size[0];
+    const inputs = Array.from({ length: 12 }, (_, i) => [randomInput(1, size, 100 + i), randomInput(1, encSize, 200 + i)]);
     const alone: Awaited<ReturnType<ModelRegistry["landscapes"]>>[] = [];
-    for (const x of inputs) alone.push(await reg.landscapes(x.slice(), undefined, 1));
+    for (const [x, e] of inputs) alone.push(await reg.landscapes(x.slice(), e.slice(), 1));
     let used = 0;
     reg.onRun = () => used++;
-    const together = await Promise.all(inputs.map((x) => reg.landscapes(x.slice(), undefined, 1)));
+    const together = await Promise.all(inputs.map(([x, e]) => reg.landscapes(x.slice(), e.slice(), 1)));
     reg.onRun = undefined;
     assert.ok(used < inputs.length, `12 concurrent requests took ${used} worker runs`);
     together.forEach((r, i) => {

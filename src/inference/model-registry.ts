@@ -73,13 +73,24 @@ export class ModelRegistry {
     const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as Manifest;
     const m = manifest.models;
     if (m.generator.latentDim !== m.encoder.latentDim) throw new Error("manifest: encoder and generator latent sizes differ");
+    for (const t of [m.validation.calibration.terrainTemperature, m.validation.calibration.sceneTemperature]) {
+      if (t !== undefined && !(Number.isFinite(t) && t > 0))
+        throw new Error(`manifest: validation temperature ${t} is not a positive number`);
+    }
     const data: WorkerData = { dir, manifest, intraOpThreads: opts.intraOpThreads };
     const spawn = () => startWorker(data);
     return new ModelRegistry(manifest, await spawn(), spawn);
   }
 
-  /** Terrain probabilities, latents and generated images for `n` tiles (N×3×H×W inputs). */
+  /**
+   * Terrain probabilities, latents and generated images for `n` tiles (N×3×H×W inputs). The
+   * encoder reads `terrainInput` too unless given its own (required when its input size differs).
+   */
   async landscapes(terrainInput: Float32Array, encoderInput: Float32Array | undefined, n: number): Promise<LandscapeOutputs> {
+    const { terrainClassifier: t, encoder: e } = this.manifest.models;
+    if (!encoderInput && (t.input.size[0] !== e.input.size[0] || t.input.size[1] !== e.input.size[1])) {
+      throw new Error(`the encoder takes ${e.input.size.join("x")} inputs, the terrain classifier ${t.input.size.join("x")}: pass both`);
+    }
     const inputs = encoderInput ? [terrainInput, encoderInput] : [terrainInput];
     const [probabilities, latents, images] = await this.submit("landscape", n, inputs);
     return { probabilities, latents, images };
