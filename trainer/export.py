@@ -33,7 +33,7 @@ from groundview.data import load_ground, load_trained_terrain_tiles, make_synthe
 from groundview.metrics import closest_pairs, mean_pairwise_ssim  # noqa: E402
 from groundview.models import ClassifierExport, Encoder, SmallResNet  # noqa: E402
 from train_encoder import encode_generate_classify, load_generator, terrain_consistency  # noqa: E402
-from train_generator import load_scene  # noqa: E402
+from train_generator import load_scene, scene_fd  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 OPSET = 13
@@ -121,30 +121,39 @@ def main(argv=None) -> int:
         samples = gen_m(torch.randn(100, d, generator=g))
     s01 = (samples + 1) / 2
     ssim_fake, ssim_real = mean_pairwise_ssim(s01), mean_pairwise_ssim(real)
+    # Measured again here, in the embedding space of the scene classifier being exported (the
+    # generator may have been trained against an earlier one).
+    fd = scene_fd(lambda k, gen: gen_m(torch.randn(k, d, generator=gen)), scene, pv.images, 250 if args.dry_run else 1000,
+                  args.seed, cpu)
     pairs_fake, pairs_real = closest_pairs(s01), closest_pairs(real)
     tv = validation_subset(load_trained_terrain_tiles(data, runs))
-    tmeta = {"inputSize": tres["inputSize"], "mean": tres["mean"], "std": tres["std"]}
+    tmeta = eres["input"]
     _, gen_imgs, gen_probs = encode_generate_classify(enc, gen_m, scene, tv.images, tmeta, cpu)
     m = compatibility_matrix()
     consistency = terrain_consistency(gen_probs, tv.labels, m)
+    # How alike the landscapes of tiles of one terrain are (mean pairwise SSIM of up to 20 tiles' landscapes per terrain).
+    within = {t: mean_pairwise_ssim((gen_imgs[np.nonzero(tv.labels == i)[0][:20]] + 1) / 2)
+              for i, t in enumerate(TERRAIN_CLASSES) if (tv.labels == i).sum() >= 2}
     sheet = {}
     for i, t in enumerate(TERRAIN_CLASSES):
         sel = np.nonzero(tv.labels == i)[0][:8]
         if len(sel):
             sheet[t] = gen_imgs[sel]
     contact_sheet(sheet, out / "contact_sheet.png")
-    print(f"[export] SSIM samples={ssim_fake:.4f} real={ssim_real:.4f} consistency={consistency:.4f}", flush=True)
+    print(f"[export] scene-embedding FD={fd:.3f} SSIM samples={ssim_fake:.4f} real={ssim_real:.4f} consistency={consistency:.4f} "
+          f"within-terrain landscape SSIM={np.mean(list(within.values())):.4f}", flush=True)
 
     # --- ONNX export + golden pairs + onnxruntime-node check
-    size_t, size_s = tres["inputSize"], sres["inputSize"]
+    size_t, size_s, size_e = tres["inputSize"], sres["inputSize"], tmeta["inputSize"]
     ex_t = torch.rand(2, 3, size_t, size_t, generator=g) * 2 - 1
+    ex_e = torch.rand(2, 3, size_e, size_e, generator=g) * 2 - 1
     ex_s = torch.rand(2, 3, size_s, size_s, generator=g) * 2 - 1
     ex_z = torch.randn(2, d, generator=g)
     specs = {
         "terrainClassifier": (ClassifierExport(terrain, False), ex_t, "image", ["probabilities"]),
         "sceneClassifier": (ClassifierExport(scene_m, True), ex_s, "image", ["probabilities", "embedding"]),
         "generator": (gen_m, ex_z, "latent", ["image"]),
-        "encoder": (enc, ex_t, "image", ["latent"]),
+        "encoder": (enc, ex_e, "image", ["latent"]),
     }
     files, checks, hasher = {}, {}, hashlib.sha256()
     for name, (module, example, iname, onames) in specs.items():
@@ -176,7 +185,9 @@ def main(argv=None) -> int:
             "terrainClassifier": {**files["terrainClassifier"], "classes": TERRAIN_CLASSES,
                                   "groundResolutionM": tres["groundResolutionM"], "footprintM": tres["footprintM"],
                                   "input": classifier_input(tres), "outputs": {"probabilities": "probabilities"},
-                                  "metrics": {**clf_metrics(tres), "onnx": checks["terrainClassifier"], "split": tres["split"]}},
+                                  "metrics": {**clf_metrics(tres), "trainSize": tres.get("trainSize", tres["inputSize"]),
+                                              "servedSizeSweep": tres.get("servedSizeSweep", {}),
+                                              "onnx": checks["terrainClassifier"], "split": tres["split"]}},
             "sceneClassifier": {**files["sceneClassifier"], "classes": SCENE_CLASSES, "input": classifier_input(sres),
                                 "outputs": {"probabilities": "probabilities", "embedding": "embedding"},
                                 "embeddingDim": sres["embedDim"],
@@ -185,14 +196,18 @@ def main(argv=None) -> int:
                                             "onnx": checks["sceneClassifier"], "split": sres["split"]}},
             "generator": {**files["generator"], "latentDim": d, "input": {"name": "latent"}, "outputs": {"image": "image"},
                           "outputRange": [-1, 1], "size": [128, 128],
-                          "metrics": {"sceneEmbeddingFrechetDistance": gres.get("sceneEmbeddingFD"),
-                                      "note": "Fréchet distance in the scene classifier's embedding space (not Inception FID), 1000 prior samples vs held-out photos",
+                          "metrics": {"sceneEmbeddingFrechetDistance": fd,
+                                      "note": "Fréchet distance in the exported scene classifier's embedding space (not Inception FID), "
+                                              "1000 prior samples vs 1000 random validation photos",
                                       "latentDimSweep": gres["sweep"],
                                       "meanPairwiseSSIM": {"samples100": ssim_fake, "realPhotos100": ssim_real},
                                       "closestPairsRMS": {"samples100": pairs_fake, "realPhotos100": pairs_real},
                                       "trainingSteps": gres["steps"], "onnx": checks["generator"]}},
-            "encoder": {**files["encoder"], "latentDim": d, "input": classifier_input(tres), "outputs": {"latent": "latent"},
+            "encoder": {**files["encoder"], "latentDim": d, "input": classifier_input(tmeta), "outputs": {"latent": "latent"},
                         "metrics": {"terrainConsistency": consistency,
+                                    "withinTerrainLatentVariance": eres["metrics"].get("withinTerrainSpread"),
+                                    "withinTerrainLandscapeSSIM": within,
+                                    "recipe": eres["metrics"].get("recipe"),
                                     "terrainConsistencyByTerrain": eres["metrics"]["terrainConsistencyByTerrain"],
                                     "onnx": checks["encoder"]}},
             "validation": {k: v for k, v in vres.items() if k != "dryRun"},

@@ -26,6 +26,13 @@ from groundview.models import Encoder, Generator  # noqa: E402
 from train_generator import load_scene, scene_input  # noqa: E402
 
 
+def within_terrain_spread(z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean per-dimension variance of the latents of the tiles of each terrain in the batch
+    (terrains with at least two tiles), averaged over those terrains."""
+    vs = [z[labels == c].var(0).mean() for c in labels.unique() if int((labels == c).sum()) >= 2]
+    return torch.stack(vs).mean() if vs else z.new_zeros(())
+
+
 def prior_loss(z: torch.Tensor) -> torch.Tensor:
     """Batch moments near N(0, I) plus a penalty on latents far outside the typical shell."""
     mean, var = z.mean(0), z.var(0)
@@ -70,13 +77,22 @@ def main(argv=None) -> int:
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--w-prior", type=float, default=0.5)
+    p.add_argument("--w-spread", type=float, default=1.0,
+                   help="weight of the penalty on latents of one terrain that vary less than --min-spread")
+    p.add_argument("--min-spread", type=float, default=0.4,
+                   help="per-dimension latent variance wanted among the tiles of one terrain (N(0, I) has 1 in all)")
+    p.add_argument("--init", default="", help="start from this encoder state dict (e.g. models/torch/encoder.pt) "
+                                             "instead of the terrain classifier's trunk")
     args = p.parse_args(argv)
     device = setup(args)
     runs, data = Path(args.runs), Path(args.data)
     if args.dry_run:
         data = make_synthetic_data(Path(tempfile.mkdtemp(prefix="gv-dry-")))
         args.epochs = 1
-    tmeta = read_json(runs / "terrain" / "result.json")
+    tres = read_json(runs / "terrain" / "result.json")
+    # The encoder takes tiles at the size the terrain classifier was trained at (which the
+    # classifier may be served above, see train_terrain.py), with the same normalisation.
+    tmeta = {"inputSize": tres.get("trainSize", tres["inputSize"]), "mean": tres["mean"], "std": tres["std"]}
     scene = load_scene(runs, device)
     if scene is None:
         raise SystemExit("train the scene classifier first (runs/scene)")
@@ -86,8 +102,11 @@ def main(argv=None) -> int:
     tr_mask, va_mask = split_masks(ds)
     train, val = ds.subset(tr_mask), ds.subset(va_mask if va_mask.any() else tr_mask)
     enc = Encoder(d).to(device)
-    trunk = {k: v for k, v in torch.load(runs / "terrain" / "model.pt", map_location=device).items() if not k.startswith("head.")}
-    enc.backbone.load_state_dict(trunk, strict=False)
+    if args.init:
+        enc.load_state_dict(torch.load(args.init, map_location=device))
+    else:
+        trunk = {k: v for k, v in torch.load(runs / "terrain" / "model.pt", map_location=device).items() if not k.startswith("head.")}
+        enc.backbone.load_state_dict(trunk, strict=False)
     m = compatibility_matrix()
     target = torch.tensor(m, dtype=torch.float32, device=device)
     opt = torch.optim.AdamW(enc.parameters(), lr=args.lr, weight_decay=1e-4)
@@ -102,7 +121,7 @@ def main(argv=None) -> int:
     for epoch in range(args.epochs):
         enc.train()
         perm = torch.randperm(len(train), generator=gen).numpy()
-        tot = {"kl": 0.0, "prior": 0.0}
+        tot = {"kl": 0.0, "prior": 0.0, "spread": 0.0}
         for s in range(steps):
             idx = np.sort(perm[s * args.batch:(s + 1) * args.batch])
             if len(idx) < 2:
@@ -110,19 +129,22 @@ def main(argv=None) -> int:
             x = augment(to_tensor(train.images[idx], device), tmeta["inputSize"], gen, scale=(0.3, 1.0), colour=0.25)
             z = enc(normalise(x, tmeta["mean"], tmeta["std"]))
             logq = F.log_softmax(sm(scene_input(g(z), smeta)), 1)
-            t = target[torch.from_numpy(train.labels[idx]).to(device)]
+            lab = torch.from_numpy(train.labels[idx]).to(device)
+            t = target[lab]
             kl = (t * (torch.log(t.clamp_min(1e-8)) - logq)).sum(1).mean()
             pl = prior_loss(z)
-            loss = kl + args.w_prior * pl
+            spread = within_terrain_spread(z, lab)
+            loss = kl + args.w_prior * pl + args.w_spread * F.relu(args.min_spread - spread)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
-            tot["kl"] += float(kl); tot["prior"] += float(pl)
+            tot["kl"] += float(kl); tot["prior"] += float(pl); tot["spread"] += float(spread)
         _, _, probs = encode_generate_classify(enc, g, scene, val.images, tmeta, device)
         tc = terrain_consistency(probs, val.labels, m)
-        history.append({"epoch": epoch + 1, "kl": tot["kl"] / steps, "prior": tot["prior"] / steps, "valTerrainConsistency": tc})
-        prog.epoch(epoch, kl=tot["kl"] / steps, prior=tot["prior"] / steps, val_consistency=tc)
+        history.append({"epoch": epoch + 1, "kl": tot["kl"] / steps, "prior": tot["prior"] / steps,
+                        "withinTerrainSpread": tot["spread"] / steps, "valTerrainConsistency": tc})
+        prog.epoch(epoch, kl=tot["kl"] / steps, prior=tot["prior"] / steps, spread=tot["spread"] / steps, val_consistency=tc)
         if tc >= best:
             best, best_state = tc, {k: v.detach().clone() for k, v in enc.state_dict().items()}
     enc.load_state_dict(best_state)
@@ -133,10 +155,13 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     torch.save(enc.state_dict(), out / "model.pt")
     write_json(out / "result.json", {
-        "latentDim": d, "dryRun": args.dry_run,
+        "latentDim": d, "dryRun": args.dry_run, "input": tmeta, "init": args.init or None, "epochs": args.epochs,
         "metrics": {"terrainConsistency": terrain_consistency(probs, val.labels, m),
                     "terrainConsistencyByTerrain": per_class,
-                    "latentMean": float(z.mean()), "latentStd": float(z.std()), "training": history},
+                    "latentMean": float(z.mean()), "latentStd": float(z.std()),
+                    "withinTerrainSpread": float(within_terrain_spread(z, torch.from_numpy(val.labels))),
+                    "recipe": {"wPrior": args.w_prior, "wSpread": args.w_spread, "minSpread": args.min_spread},
+                    "training": history},
     })
     print(f"[encoder] val terrain consistency={terrain_consistency(probs, val.labels, m):.4f} by terrain={per_class}", flush=True)
     return 0

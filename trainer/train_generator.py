@@ -103,15 +103,18 @@ class VaeGan:
 
 
 @torch.no_grad()
-def scene_fd(model: VaeGan, scene, real_images: np.ndarray, n: int, seed: int) -> float:
-    """Fréchet distance in the scene classifier's embedding space: prior samples vs real photos."""
+def scene_fd(sample, scene, real_images: np.ndarray, n: int, seed: int, device) -> float:
+    """Fréchet distance in the scene classifier's embedding space: n prior samples (`sample(k,
+    generator)` gives k images in [-1, 1]) vs n real photos drawn at random from `real_images`."""
     sm, meta = scene
     gen = torch.Generator().manual_seed(seed)
-    fake = torch.cat([sm.embed(scene_input(model.sample(250, gen), meta)).cpu() for _ in range(max(1, n // 250))])
-    real = []
-    for i in range(0, min(n, len(real_images)), 250):
-        x = to_tensor(real_images[i:i + 250], model.device) * 2 - 1
-        real.append(sm.embed(scene_input(x, meta)).cpu())
+    with torch.no_grad():
+        fake = torch.cat([sm.embed(scene_input(sample(250, gen), meta)).cpu() for _ in range(max(1, n // 250))])
+        pick = np.sort(torch.randperm(len(real_images), generator=gen)[:n].numpy())
+        real = []
+        for i in range(0, len(pick), 250):
+            x = to_tensor(real_images[pick[i:i + 250]], device) * 2 - 1
+            real.append(sm.embed(scene_input(x, meta)).cpu())
     return frechet_distance(fake.numpy().astype(np.float64), torch.cat(real).numpy().astype(np.float64))
 
 
@@ -168,7 +171,7 @@ def main(argv=None) -> int:
         m = VaeGan(d, device, args.lr)
         if len(candidates) > 1:
             train_for(m, train_images, args.sweep_minutes, args.batch, gen, w, scene, f"sweep d={d}", max_steps)
-            fd = scene_fd(m, scene, val_images, args.fd_samples, args.seed) if scene else float("nan")
+            fd = scene_fd(m.sample, scene, val_images, args.fd_samples, args.seed, device) if scene else float("nan")
             print(f"[generator] sweep d={d}: scene-embedding FD={fd:.3f} after {m.steps} steps", flush=True)
             sweep.append({"latentDim": d, "steps": m.steps, "sceneEmbeddingFD": fd})
             if best is None or fd < best[1]:
@@ -182,7 +185,7 @@ def main(argv=None) -> int:
               "finalLosses": {k: float(np.mean([r[k] for r in log[-100:]])) for k in log[-1]} if log else {},
               "dryRun": args.dry_run}
     if scene:
-        result["sceneEmbeddingFD"] = scene_fd(model, scene, val_images, args.fd_samples, args.seed)
+        result["sceneEmbeddingFD"] = scene_fd(model.sample, scene, val_images, args.fd_samples, args.seed, device)
         print(f"[generator] scene-embedding FD={result['sceneEmbeddingFD']:.3f}", flush=True)
     out = runs / "generator"
     out.mkdir(parents=True, exist_ok=True)

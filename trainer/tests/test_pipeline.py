@@ -21,7 +21,7 @@ def exported(tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
     out = runs / "models"
     logs = {}
-    logs["terrain"] = run("train_terrain.py", "--runs", str(runs))
+    logs["terrain"] = run("train_terrain.py", "--runs", str(runs), "--input-size", "32", "--serve-sizes", "32,40")
     logs["scene"] = run("train_scene.py", "--runs", str(runs))
     logs["generator"] = run("train_generator.py", "--runs", str(runs), "--sweep", "4,8")
     logs["encoder"] = run("train_encoder.py", "--runs", str(runs))
@@ -70,3 +70,33 @@ def test_onnx_files_are_valid_and_reproduced_by_onnxruntime_node(exported):
         assert (out / spec["golden"]).exists()
         assert spec["metrics"]["onnx"]["maxAbsDiff"] < 1e-3
     assert (out / "contact_sheet.png").stat().st_size > 1000
+
+
+def test_terrain_is_served_at_the_best_scored_size_and_the_encoder_at_its_training_size(exported):
+    runs, out, logs = exported
+    tres = json.loads((runs / "terrain" / "result.json").read_text())
+    assert set(tres["servedSizeSweep"]) == {"32", "40"} and tres["trainSize"] == 32
+    best = max(tres["servedSizeSweep"].values())
+    assert tres["servedSizeSweep"][str(tres["inputSize"])] == best
+    assert "served at 40 px" in logs["terrain"]
+    m = json.loads((out / "manifest.json").read_text())["models"]
+    assert m["terrainClassifier"]["input"]["size"] == [tres["inputSize"]] * 2
+    assert m["encoder"]["input"]["size"] == [32, 32]
+
+
+def test_validation_temperatures_are_fitted_and_recorded(exported):
+    _, out, logs = exported
+    cal = json.loads((out / "manifest.json").read_text())["models"]["validation"]["calibration"]
+    assert cal["terrainTemperature"] > 0 and cal["sceneTemperature"] > 0
+    assert len(cal["rocAucFitHalfByTemperature"]) == 25
+    assert "temperatures on the fit half" in logs["validation"]
+
+
+def test_an_exported_classifier_loads_back_exactly(exported, tmp_path):
+    """train_terrain.py --init <exported .onnx> --epochs 0 scores the validation tiles as the original did."""
+    runs, out, _ = exported
+    tres = json.loads((runs / "terrain" / "result.json").read_text())
+    run("train_terrain.py", "--runs", str(tmp_path), "--init", str(out / "terrainClassifier.onnx"), "--epochs", "0",
+        "--input-size", str(tres["inputSize"]))
+    again = json.loads((tmp_path / "terrain" / "result.json").read_text())
+    assert again["metrics"]["validation"]["confusion"] == tres["metrics"]["validation"]["confusion"]
