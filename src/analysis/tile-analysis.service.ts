@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import type { PrismaClient } from "../generated/prisma/client.js";
 import { generatedToPng } from "../imaging/encode.js";
 import { type AnalysisRow, AnalysisStore } from "./analysis.store.js";
-import { toBatch } from "../imaging/preprocess.js";
+import { toBatches } from "../imaging/preprocess.js";
 import type { ModelRegistry } from "../inference/model-registry.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { MemoryLru } from "../tiles/memory-lru.js";
@@ -197,17 +197,13 @@ export class TileAnalysisService {
     const end = this.metrics.inferenceSeconds.startTimer({ stage: "batch" });
     const m = this.models.manifest.models;
     const tSpec = m.terrainClassifier;
-    const input = await toBatch(
+    // The encoder reads the terrain classifier's tensor when their input specs are the same;
+    // otherwise each tile is decoded once and resized for both.
+    const specs = sameInput(tSpec.input, m.encoder.input) ? [tSpec.input] : [tSpec.input, m.encoder.input];
+    const [input, encInput] = await toBatches(
       tiles.map((t) => t.bytes),
-      tSpec.input,
+      specs,
     );
-    // The encoder reads the same tensor when its input spec is the terrain classifier's.
-    const encInput = sameInput(tSpec.input, m.encoder.input)
-      ? undefined
-      : await toBatch(
-          tiles.map((t) => t.bytes),
-          m.encoder.input,
-        );
     const { probabilities: probs, latents, images } = await this.models.landscapes(input, encInput, tiles.length);
     const pngs = await Promise.all(images.map((img) => generatedToPng(img, m.generator.size[1], m.generator.size[0])));
     end();

@@ -40,3 +40,31 @@ export async function toBatch(images: Uint8Array[], spec: ImageInputSpec, maxPix
   rgbs.forEach((rgb, i) => normaliseInto(rgb, spec, out, i));
   return out;
 }
+
+/**
+ * The same images as inputs for several models (e.g. the terrain classifier and the encoder at
+ * different sizes): each image is decoded once, then cropped and resized once per spec.
+ */
+export async function toBatches(images: Uint8Array[], specs: ImageInputSpec[], maxPixels = 1 << 24): Promise<Float32Array[]> {
+  if (specs.length === 1) return [await toBatch(images, specs[0], maxPixels)];
+  const outs = specs.map((s) => new Float32Array(images.length * 3 * s.size[0] * s.size[0]));
+  await Promise.all(
+    images.map(async (bytes, i) => {
+      const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: "warning" })
+        .rotate()
+        .removeAlpha()
+        .toColourspace("srgb")
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      const raw = { width: info.width, height: info.height, channels: info.channels };
+      await Promise.all(
+        specs.map(async (spec, k) => {
+          const [h] = spec.size;
+          const rgb = await sharp(data, { raw }).resize(h, h, { fit: "cover", position: "centre", kernel: "linear" }).raw().toBuffer();
+          normaliseInto(rgb, spec, outs[k], i);
+        }),
+      );
+    }),
+  );
+  return outs;
+}
