@@ -90,9 +90,11 @@ def main(argv=None) -> int:
         data = make_synthetic_data(Path(tempfile.mkdtemp(prefix="gv-dry-")))
         args.epochs = 1
     tres = read_json(runs / "terrain" / "result.json")
-    # The encoder takes tiles at the size the terrain classifier was trained at (which the
-    # classifier may be served above, see train_terrain.py), with the same normalisation.
+    # The encoder trains on tiles at the size the terrain classifier was trained at and, like
+    # it, is served (and validated) at the classifier's serving size (train_terrain.py
+    # --serve-sizes), with the same normalisation: the service prepares one tensor for both.
     tmeta = {"inputSize": tres.get("trainSize", tres["inputSize"]), "mean": tres["mean"], "std": tres["std"]}
+    serve = {**tmeta, "inputSize": tres["inputSize"]}
     scene = load_scene(runs, device)
     if scene is None:
         raise SystemExit("train the scene classifier first (runs/scene)")
@@ -140,7 +142,7 @@ def main(argv=None) -> int:
             opt.step()
             sched.step()
             tot["kl"] += float(kl); tot["prior"] += float(pl); tot["spread"] += float(spread)
-        _, _, probs = encode_generate_classify(enc, g, scene, val.images, tmeta, device)
+        _, _, probs = encode_generate_classify(enc, g, scene, val.images, serve, device)
         tc = terrain_consistency(probs, val.labels, m)
         history.append({"epoch": epoch + 1, "kl": tot["kl"] / steps, "prior": tot["prior"] / steps,
                         "withinTerrainSpread": tot["spread"] / steps, "valTerrainConsistency": tc})
@@ -148,14 +150,15 @@ def main(argv=None) -> int:
         if tc >= best:
             best, best_state = tc, {k: v.detach().clone() for k, v in enc.state_dict().items()}
     enc.load_state_dict(best_state)
-    z, _, probs = encode_generate_classify(enc, g, scene, val.images, tmeta, device)
+    z, _, probs = encode_generate_classify(enc, g, scene, val.images, serve, device)
     per_class = {c: float((m[val.labels[val.labels == i], probs[val.labels == i].argmax(1).numpy()] > 0).mean())
                  for i, c in enumerate(TERRAIN_CLASSES) if (val.labels == i).any()}
     out = runs / "encoder"
     out.mkdir(parents=True, exist_ok=True)
     torch.save(enc.state_dict(), out / "model.pt")
     write_json(out / "result.json", {
-        "latentDim": d, "dryRun": args.dry_run, "input": tmeta, "init": args.init or None, "epochs": args.epochs,
+        "latentDim": d, "dryRun": args.dry_run, "input": serve, "trainSize": tmeta["inputSize"], "init": args.init or None,
+        "epochs": args.epochs,
         "metrics": {"terrainConsistency": terrain_consistency(probs, val.labels, m),
                     "terrainConsistencyByTerrain": per_class,
                     "latentMean": float(z.mean()), "latentStd": float(z.std()),
