@@ -87,7 +87,7 @@ def out_of_source(runs: Path):
     r = read_json(f)
     oos = r.get("outOfSource") or {}
     return {"note": "a second scene classifier trained without this dataset, scored on all of its photos",
-            "trainingEpochs": len(r["metrics"]["training"]["history"]), **{k: oos.get(k) for k in ("dataset", "classesShared", "n", "top1", "macroF1", "perClassF1", "confusion")}}
+            "trainingEpochs": r.get("trainingEpochs") or len(r["metrics"]["training"]["history"]), **{k: oos.get(k) for k in ("dataset", "classesShared", "n", "top1", "macroF1", "perClassF1", "confusion")}}
 
 
 def main(argv=None) -> int:

@@ -62,7 +62,7 @@ def reuse_scene(models: Path, manifest: dict, runs: Path) -> None:
     if oos:
         write_json(runs / "scene-oos" / "result.json", {
             "outOfSource": {k: v for k, v in oos.items() if k not in ("note", "trainingEpochs")},
-            "metrics": {"training": {"history": [None] * oos["trainingEpochs"]}},
+            "trainingEpochs": oos["trainingEpochs"],
             "reusedFrom": {"version": manifest["version"]},
         })
     print(f"[scene] reused version {manifest['version']}: {size} px, validation top-1 {met['top1']:.4f} (as measured then)", flush=True)

@@ -101,3 +101,30 @@ def test_an_exported_classifier_loads_back_exactly(exported, tmp_path):
         "--input-size", str(tres["inputSize"]))
     again = json.loads((tmp_path / "terrain" / "result.json").read_text())
     assert again["metrics"]["validation"]["confusion"] == tres["metrics"]["validation"]["confusion"]
+
+
+def test_reuse_shipped_puts_back_what_export_wrote(exported, tmp_path):
+    """reuse_shipped.py reads the exported scene classifier back (it reproduces the golden pair) and the generator."""
+    import base64
+    import numpy as np
+    import torch
+    sys.path.insert(0, str(TRAINER))
+    from groundview.models import SmallResNet
+    _, out, _ = exported
+    r = subprocess.run([sys.executable, str(TRAINER / "reuse_shipped.py"), "--models", str(out), "--runs", str(tmp_path),
+                        "--steps", "generator,scene"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    manifest = json.loads((out / "manifest.json").read_text())
+    res = json.loads((tmp_path / "scene" / "result.json").read_text())
+    assert res["reusedFrom"]["version"] == manifest["version"]
+    assert res["metrics"]["validation"]["top1"] == manifest["models"]["sceneClassifier"]["metrics"]["top1"]
+    m = SmallResNet(10)
+    m.load_state_dict(torch.load(tmp_path / "scene" / "model.pt"))
+    m.eval()
+    golden = json.loads((out / "golden" / "sceneClassifier.json").read_text())
+    x = np.frombuffer(base64.b64decode(golden["input"]["data"]), "<f4").reshape(golden["input"]["shape"])
+    want = np.frombuffer(base64.b64decode(golden["outputs"]["probabilities"]["data"]), "<f4")
+    with torch.no_grad():
+        got = torch.softmax(m(torch.from_numpy(x.copy())), 1).numpy().ravel()
+    assert np.abs(got - want).max() < 1e-4
+    assert (tmp_path / "generator" / "vaegan.pt").exists()
