@@ -64,15 +64,18 @@ def main(argv=None) -> int:
     elif args.init:
         model.load_state_dict(torch.load(args.init, map_location="cpu"))
     hist = train_classifier(model, train, val, cfg, device, gen) if args.epochs > 0 else {"history": []}
-    sweep = {}
-    for size in [int(v) for v in args.serve_sizes.split(",") if v.strip()]:
+    # Scores at each serving size (the training size when none are listed); the chosen size's
+    # report is the model's.
+    listed = [int(v) for v in args.serve_sizes.split(",") if v.strip()]
+    reports = {}
+    for size in listed or [args.input_size]:
         probs, _ = predict(model, val.images, ClassifierConfig(**{**cfg.__dict__, "input_size": size}), device)
-        sweep[size] = classification_report(val.labels, probs.argmax(1), TERRAIN_CLASSES)["top1"]
-        print(f"[terrain] served at {size} px: val top1={sweep[size]:.4f}", flush=True)
-    if sweep:
-        cfg.input_size = max(sweep, key=lambda k: (sweep[k], -abs(k - args.input_size)))
-    probs, _ = predict(model, val.images, cfg, device)
-    report = classification_report(val.labels, probs.argmax(1), TERRAIN_CLASSES)
+        reports[size] = classification_report(val.labels, probs.argmax(1), TERRAIN_CLASSES)
+        if listed:
+            print(f"[terrain] served at {size} px: val top1={reports[size]['top1']:.4f}", flush=True)
+    sweep = {size: r["top1"] for size, r in reports.items()} if listed else {}
+    cfg.input_size = max(reports, key=lambda k: (reports[k]["top1"], -abs(k - args.input_size)))
+    report = reports[cfg.input_size]
     print(f"[terrain] val top1={report['top1']:.4f} macroF1={report['macroF1']:.4f}", flush=True)
     out = runs / "terrain"
     out.mkdir(parents=True, exist_ok=True)
