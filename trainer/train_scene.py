@@ -10,7 +10,6 @@ What was removed, per source class, is written to the result file.
 """
 from __future__ import annotations
 
-import hashlib
 import sys
 import tempfile
 from collections import Counter
@@ -22,27 +21,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from groundview.classifier import ClassifierConfig, predict, train_classifier  # noqa: E402
 from groundview.common import SCENE_CLASSES, base_parser, setup, write_json  # noqa: E402
-from groundview.data import channel_stats, ImageSet, class_weights, load_ground, make_synthetic_data, split_masks  # noqa: E402
+from groundview.data import channel_stats, ImageSet, class_weights, load_ground, make_synthetic_data, split_masks, static_clean  # noqa: E402
 from groundview.metrics import classification_report  # noqa: E402
 from groundview.models import SmallResNet  # noqa: E402
-
-
-def static_clean(train: ImageSet) -> tuple[np.ndarray, dict]:
-    """Keeps one copy of exact duplicates and drops near-uniform frames (std of pixels < 8)."""
-    keep = np.ones(len(train), dtype=bool)
-    seen: dict[str, int] = {}
-    dups, flat = 0, 0
-    for i in range(len(train)):
-        h = hashlib.sha1(train.images[i].tobytes()).hexdigest()
-        if h in seen:
-            keep[i] = False
-            dups += 1
-        else:
-            seen[h] = i
-        if train.images[i].std() < 8:
-            keep[i] = False
-            flat += 1
-    return keep, {"exactDuplicates": dups, "nearUniform": flat}
 
 
 def small_loss_clean(model, train: ImageSet, cfg, device, noisy_prefixes: list[str], drop_percent: float) -> tuple[np.ndarray, dict]:

@@ -117,6 +117,24 @@ def load_ground(data_root: Path, size: int, cache_dir: Path) -> ImageSet:
     return ImageSet(images, np.array(labels, dtype=np.int64), rels, sources)
 
 
+def static_clean(train: ImageSet) -> tuple[np.ndarray, dict]:
+    """Keeps one copy of exact duplicates and drops near-uniform frames (std of pixels < 8)."""
+    keep = np.ones(len(train), dtype=bool)
+    seen: dict[str, int] = {}
+    dups, flat = 0, 0
+    for i in range(len(train)):
+        h = hashlib.sha1(train.images[i].tobytes()).hexdigest()
+        if h in seen:
+            keep[i] = False
+            dups += 1
+        else:
+            seen[h] = i
+        if train.images[i].std() < 8:
+            keep[i] = False
+            flat += 1
+    return keep, {"exactDuplicates": dups, "nearUniform": flat}
+
+
 def split_masks(ds: ImageSet, val_percent: int = 15) -> tuple[np.ndarray, np.ndarray]:
     s = np.array([split_of(p, val_percent) for p in ds.paths])
     return s == "train", s == "val"
