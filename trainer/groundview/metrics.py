@@ -99,3 +99,47 @@ def closest_pairs(images: torch.Tensor, k: int = 5) -> list[tuple[int, int, floa
     vals = d[iu[0], iu[1]]
     best = torch.argsort(vals)[:k]
     return [(int(iu[0][b]), int(iu[1][b]), float(vals[b])) for b in best]
+
+
+def kernel_inception_distance(a: np.ndarray, b: np.ndarray, subsets: int = 20, subset_size: int = 500,
+                              seed: int = 0) -> tuple[float, float]:
+    """KID (Bińkowski et al. 2018): unbiased MMD^2 with the cubic polynomial kernel
+    k(x, y) = (x.y / d + 1)^3, averaged over random subsets; (mean, std over subsets).
+    Unlike the Fréchet distance it has no bias that depends on the number of samples."""
+    rng = np.random.default_rng(seed)
+    d = a.shape[1]
+    m = min(subset_size, len(a), len(b))
+    vals = []
+    for _ in range(subsets):
+        x = a[rng.choice(len(a), m, replace=False)]
+        y = b[rng.choice(len(b), m, replace=False)]
+        kxx, kyy, kxy = (x @ x.T / d + 1) ** 3, (y @ y.T / d + 1) ** 3, (x @ y.T / d + 1) ** 3
+        mmd = ((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+               - 2 * kxy.mean())
+        vals.append(mmd)
+    return float(np.mean(vals)), float(np.std(vals))
+
+
+def luminance64(images: torch.Tensor) -> torch.Tensor:
+    """N,3,H,W in [0, 1] -> N,1,64,64 greyscale (the near-duplicate test's resolution)."""
+    y = (0.299 * images[:, 0] + 0.587 * images[:, 1] + 0.114 * images[:, 2]).unsqueeze(1)
+    return F.interpolate(y, size=(64, 64), mode="bilinear", align_corners=False, antialias=True)
+
+
+def pairwise_ssim(images: torch.Tensor) -> torch.Tensor:
+    """SSIM of every pair i < j of a batch (N,3,H,W in [0, 1]) on 64x64 greyscale: a vector of
+    N(N-1)/2 values in the order of torch.triu_indices(N, N, 1)."""
+    y = luminance64(images).double()
+    w = _gauss_window().double().to(y.device)
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    mu = F.conv2d(y, w)
+    sq = F.conv2d(y * y, w)
+    vals = []
+    for i in range(y.shape[0] - 1):
+        a, b = y[i:i + 1], y[i + 1:]
+        mu_a, mu_b = mu[i:i + 1], mu[i + 1:]
+        var_a, var_b = sq[i:i + 1] - mu_a ** 2, sq[i + 1:] - mu_b ** 2
+        cov = F.conv2d(a * b, w) - mu_a * mu_b
+        s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
+        vals.append(s.mean(dim=(1, 2, 3)))
+    return torch.cat(vals) if vals else torch.zeros(0, dtype=torch.float64)
