@@ -121,3 +121,30 @@ class ClassifierExport(nn.Module):
         e = self.model.embed(x)
         p = torch.softmax(self.model.head(e), dim=1)
         return (p, e) if self.with_embedding else p
+
+
+class JudgeNet(nn.Module):
+    """An independent scene classifier for judging generated landscapes: a plain (non-residual)
+    CNN with GroupNorm and GELU, unlike SmallResNet, trained from its own seed. Neither the
+    generator nor the encoder ever trains against it."""
+
+    def __init__(self, n_out: int, widths=(32, 64, 128, 192), dropout: float = 0.2):
+        super().__init__()
+
+        def conv(cin, cout, stride=1):
+            return [nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.GroupNorm(8, cout), nn.GELU()]
+
+        w0, w1, w2, w3 = widths
+        self.trunk = nn.Sequential(*conv(3, w0, 2), *conv(w0, w0), nn.MaxPool2d(2),
+                                   *conv(w0, w1), *conv(w1, w1), nn.MaxPool2d(2),
+                                   *conv(w1, w2), *conv(w2, w2), nn.MaxPool2d(2),
+                                   *conv(w2, w3))
+        self.embed_dim = w3
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(w3, n_out)
+
+    def embed(self, x):
+        return F.adaptive_avg_pool2d(self.trunk(x), 1).flatten(1)
+
+    def forward(self, x):
+        return self.head(self.drop(self.embed(x)))
