@@ -23,6 +23,9 @@ function randomInput(n: number, size: number, seed: number): Float32Array {
   return a;
 }
 
+const key = (i: number) => ({ z: 17, x: 29436 + i, y: 46090 });
+/** A generator input row: a tile, uniform terrain probabilities and a constant latent. */
+const row = (i: number, latentDim: number, v: number) => ({ key: key(i), terrain: new Float32Array(7).fill(1 / 7), latent: new Float32Array(latentDim).fill(v) });
 const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
 describe("inference worker", () => {
@@ -47,13 +50,14 @@ describe("inference worker", () => {
     ].data as Float32Array;
     const encTensor = new ort.Tensor("float32", encInput.slice(), [2, 3, encSize, encSize]);
     const wantZ = (await encoder.run({ [m.encoder.input.name]: encTensor }))[m.encoder.outputs.latent].data as Float32Array;
-    const got = await reg.landscapes(input.slice(), encInput.slice(), 2);
+    const keys = [key(0), key(1)];
+    const got = await reg.landscapes(input.slice(), encInput.slice(), keys);
     assert.equal(got.probabilities.length, 2);
     assert.ok(maxDiff(wantP.subarray(0, 7), got.probabilities[0]) < 1e-5);
     assert.ok(maxDiff(wantZ.subarray(m.encoder.latentDim), got.latents[1]) < 1e-5);
     assert.equal(got.images[0].length, 3 * 128 * 128);
-    const [again] = await reg.generate([got.latents[0]]);
-    assert.ok(maxDiff(again, got.images[0]) < 1e-5, "the generator is deterministic");
+    const [again] = await reg.generate([{ key: keys[0], terrain: got.probabilities[0], latent: got.latents[0] }]);
+    assert.ok(maxDiff(again, got.images[0]) < 1e-5, "a stored tile's picture is regenerated exactly");
   });
 
   test("concurrent requests are merged into fewer worker runs with the same results", async () => {
@@ -61,15 +65,16 @@ describe("inference worker", () => {
     const encSize = reg.manifest.models.encoder.input.size[0];
     const inputs = Array.from({ length: 12 }, (_, i) => [randomInput(1, size, 100 + i), randomInput(1, encSize, 200 + i)]);
     const alone: Awaited<ReturnType<ModelRegistry["landscapes"]>>[] = [];
-    for (const [x, e] of inputs) alone.push(await reg.landscapes(x.slice(), e.slice(), 1));
+    for (const [i, [x, e]] of inputs.entries()) alone.push(await reg.landscapes(x.slice(), e.slice(), [key(i)]));
     let used = 0;
     reg.onRun = () => used++;
-    const together = await Promise.all(inputs.map(([x, e]) => reg.landscapes(x.slice(), e.slice(), 1)));
+    const together = await Promise.all(inputs.map(([x, e], i) => reg.landscapes(x.slice(), e.slice(), [key(i)])));
     reg.onRun = undefined;
     assert.ok(used < inputs.length, `12 concurrent requests took ${used} worker runs`);
     together.forEach((r, i) => {
       assert.ok(maxDiff(r.latents[0], alone[i].latents[0]) < 1e-4, `request ${i} got its own latent back`);
       assert.ok(maxDiff(r.probabilities[0], alone[i].probabilities[0]) < 1e-4);
+      assert.ok(maxDiff(r.images[0], alone[i].images[0]) < 1e-4, `request ${i} got its own picture back`);
     });
   });
 
@@ -79,7 +84,7 @@ describe("inference worker", () => {
     reg.onRun = (_op, n) => sizes.push(n);
     const d = m.generator.latentDim;
     const jobs = [
-      ...Array.from({ length: MAX_BATCH + 5 }, (_, i) => reg.generate([new Float32Array(d).fill(i / 40)])),
+      ...Array.from({ length: MAX_BATCH + 5 }, (_, i) => reg.generate([row(i, d, i / 40)])),
       reg.sceneProbabilities(randomInput(1, m.sceneClassifier.input.size[0], 3), 1),
     ];
     const res = await Promise.all(jobs);
@@ -92,7 +97,7 @@ describe("inference worker", () => {
     const d = reg.manifest.models.generator.latentDim;
     // Simulates a crash of the native runtime.
     await (reg as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
-    const [img] = await reg.generate([new Float32Array(d)]);
+    const [img] = await reg.generate([row(0, d, 0)]);
     assert.equal(img.length, 3 * 128 * 128);
     assert.ok(reg.ready);
   });
@@ -102,7 +107,7 @@ describe("inference worker", () => {
     await other.close();
     assert.equal(other.ready, false);
     await assert.rejects(
-      other.generate([new Float32Array(other.manifest.models.generator.latentDim)]),
+      other.generate([row(0, other.manifest.models.generator.latentDim, 0)]),
       (e: Error & { extensions?: { code?: string } }) => {
         assert.equal(e.extensions?.code, "MODEL_UNAVAILABLE");
         return true;
@@ -123,7 +128,7 @@ test("a landscape request without the encoder's own input is refused when the tw
   await writeFile(path.join(dir, "manifest.json"), JSON.stringify(manifest));
   const reg = await ModelRegistry.load(dir, { intraOpThreads: 1 });
   try {
-    await assert.rejects(reg.landscapes(randomInput(1, size, 5), undefined, 1), /pass both/);
+    await assert.rejects(reg.landscapes(randomInput(1, size, 5), undefined, [key(0)]), /pass both/);
   } finally {
     await reg.close();
     await rm(dir, { recursive: true });

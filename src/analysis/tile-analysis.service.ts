@@ -118,13 +118,14 @@ export class TileAnalysisService {
 
   /**
    * The generated landscape PNG for a stored analysis: from memory, else regenerated from its
-   * latent (the generator is deterministic). Only the loaded model version can regenerate.
+   * terrain, latent and tile key (the generator and the tile's noise are deterministic). Only
+   * the loaded model version can regenerate.
    */
   async image(a: TileAnalysis): Promise<Uint8Array | undefined> {
     if (a.image.byteLength) return a.image;
     if (a.modelVersion !== this.models.version) return undefined;
     const gen = this.models.manifest.models.generator;
-    const [img] = await this.models.generate([Float32Array.from(a.latent)]);
+    const [img] = await this.models.generate([{ key: a.key, terrain: a.terrain, latent: a.latent }]);
     const png = await generatedToPng(img, gen.size[1], gen.size[0]);
     const withImage = { ...a, image: png };
     this.remember(withImage);
@@ -204,7 +205,11 @@ export class TileAnalysisService {
       tiles.map((t) => t.bytes),
       specs,
     );
-    const { probabilities: probs, latents, images } = await this.models.landscapes(input, encInput, tiles.length);
+    const { probabilities: probs, latents, images } = await this.models.landscapes(
+      input,
+      encInput,
+      tiles.map((t) => t.key),
+    );
     const pngs = await Promise.all(images.map((img) => generatedToPng(img, m.generator.size[1], m.generator.size[0])));
     end();
     this.metrics.analysisLookups.inc({ result: "computed" }, tiles.length);

@@ -37,36 +37,46 @@ function imageTensor(data: Float32Array, n: number, size: [number, number]): ort
   return new ort.Tensor("float32", data, [n, 3, ...size]);
 }
 
-async function generate(latents: Float32Array, n: number): Promise<Float32Array> {
-  const out = await sessions.generator.run({
-    [m.generator.input.name]: new ort.Tensor("float32", latents, [n, m.generator.latentDim]),
-  });
-  return own(out[m.generator.outputs.image]);
+async function generate(terrain: Float32Array, latents: Float32Array, noise: Float32Array, n: number): Promise<Float32Array> {
+  const g = m.generator;
+  const tensor = (data: Float32Array, width: number) => new ort.Tensor("float32", data, [n, width]);
+  const feeds = g.inputs
+    ? {
+        [g.inputs.terrain]: tensor(terrain, m.terrainClassifier.classes.length),
+        [g.inputs.latent]: tensor(latents, g.latentDim),
+        [g.inputs.noise]: tensor(noise, g.noiseDim!),
+      }
+    : { [g.input!.name]: tensor(latents, g.latentDim) };
+  const out = await sessions.generator.run(feeds);
+  return own(out[g.outputs.image]);
 }
 
 async function handle(req: WorkerRequest): Promise<WorkerResponse> {
-  const [first, second] = req.inputs;
   switch (req.op) {
     case "landscape": {
+      const [input, noise, encoderInput] = req.inputs;
       const t = await sessions.terrain.run({
-        [m.terrainClassifier.input.name]: imageTensor(first, req.n, m.terrainClassifier.input.size),
+        [m.terrainClassifier.input.name]: imageTensor(input, req.n, m.terrainClassifier.input.size),
       });
       const e = await sessions.encoder.run({
-        [m.encoder.input.name]: imageTensor(second ?? first, req.n, m.encoder.input.size),
+        [m.encoder.input.name]: imageTensor(encoderInput ?? input, req.n, m.encoder.input.size),
       });
+      const probabilities = own(t[m.terrainClassifier.outputs.probabilities]);
       const latents = own(e[m.encoder.outputs.latent]);
-      const images = await generate(latents, req.n);
-      return { id: req.id, outputs: [own(t[m.terrainClassifier.outputs.probabilities]), latents, images] };
+      const images = await generate(probabilities, latents, noise, req.n);
+      return { id: req.id, outputs: [probabilities, latents, images] };
     }
     case "scene": {
-      const s = await sessions.scene.run({ [m.sceneClassifier.input.name]: imageTensor(first, req.n, m.sceneClassifier.input.size) });
+      const s = await sessions.scene.run({ [m.sceneClassifier.input.name]: imageTensor(req.inputs[0], req.n, m.sceneClassifier.input.size) });
       return {
         id: req.id,
         outputs: [own(s[m.sceneClassifier.outputs.probabilities]), own(s[m.sceneClassifier.outputs.embedding as string])],
       };
     }
-    case "generate":
-      return { id: req.id, outputs: [await generate(first, req.n)] };
+    case "generate": {
+      const [terrain, latents, noise] = req.inputs;
+      return { id: req.id, outputs: [await generate(terrain, latents, noise, req.n)] };
+    }
   }
 }
 

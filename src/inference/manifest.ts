@@ -32,6 +32,24 @@ export interface ValidationSpec {
   rocAuc: number;
 }
 
+/**
+ * The generator's contract. A conditional generator (`inputs`) takes the tile's terrain
+ * probabilities, the encoder's latent and `noiseDim` values of per-tile noise drawn with
+ * `noiseSeed` (tile-noise.ts); an older latent-only generator has `input` alone.
+ */
+export interface GeneratorSpec {
+  file: string;
+  golden: string;
+  latentDim: number;
+  input?: { name: string };
+  inputs?: { terrain: string; latent: string; noise: string };
+  noiseDim?: number;
+  noiseSeed?: string;
+  outputs: { image: string };
+  outputRange: [number, number];
+  size: [number, number];
+}
+
 export interface Manifest {
   version: string;
   trainedAt: string;
@@ -39,15 +57,7 @@ export interface Manifest {
   models: {
     terrainClassifier: TerrainClassifierSpec;
     sceneClassifier: ClassifierSpec & { embeddingDim: number };
-    generator: {
-      file: string;
-      golden: string;
-      latentDim: number;
-      input: { name: string };
-      outputs: { image: string };
-      outputRange: [number, number];
-      size: [number, number];
-    };
+    generator: GeneratorSpec;
     encoder: { file: string; golden: string; latentDim: number; input: ImageInputSpec; outputs: { latent: string } };
     validation: ValidationSpec;
   };

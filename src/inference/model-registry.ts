@@ -15,6 +15,8 @@ import { Worker } from "node:worker_threads";
 import { ErrorCode } from "../errors/error-codes.js";
 import { GroundviewError } from "../errors/errors.js";
 import type { Manifest } from "./manifest.js";
+import { tileNoise } from "./tile-noise.js";
+import type { TileKey } from "../tiles/tile-math.js";
 import type { WorkerData, WorkerRequest, WorkerResponse } from "./worker-protocol.js";
 
 export interface InferenceOptions {
@@ -40,6 +42,13 @@ export interface LandscapeOutputs {
   latents: Float32Array[];
   /** Generated images in [-1, 1], each 3×H×W (NCHW). */
   images: Float32Array[];
+}
+
+/** What regenerates a stored landscape. */
+export interface GeneratorRow {
+  key: TileKey;
+  terrain: ArrayLike<number>;
+  latent: ArrayLike<number>;
 }
 
 export class ModelRegistry {
@@ -73,6 +82,10 @@ export class ModelRegistry {
     const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as Manifest;
     const m = manifest.models;
     if (m.generator.latentDim !== m.encoder.latentDim) throw new Error("manifest: encoder and generator latent sizes differ");
+    const g = m.generator;
+    if (g.inputs && !(Number.isInteger(g.noiseDim) && g.noiseDim! > 0 && typeof g.noiseSeed === "string" && g.noiseSeed))
+      throw new Error("manifest: a conditional generator needs a positive noiseDim and a noiseSeed");
+    if (!g.inputs && !g.input) throw new Error("manifest: the generator names no input");
     for (const t of [m.validation.calibration.terrainTemperature, m.validation.calibration.sceneTemperature]) {
       if (t !== undefined && !(Number.isFinite(t) && t > 0))
         throw new Error(`manifest: validation temperature ${t} is not a positive number`);
@@ -83,26 +96,46 @@ export class ModelRegistry {
   }
 
   /**
-   * Terrain probabilities, latents and generated images for `n` tiles (N×3×H×W inputs). The
-   * encoder reads `terrainInput` too unless given its own (required when its input size differs).
+   * Terrain probabilities, latents and generated images for `tiles` (N×3×H×W inputs, one per
+   * tile, in order). The encoder reads `terrainInput` too unless given its own (required when
+   * its input size differs). The tiles' keys seed their generator noise.
    */
-  async landscapes(terrainInput: Float32Array, encoderInput: Float32Array | undefined, n: number): Promise<LandscapeOutputs> {
+  async landscapes(terrainInput: Float32Array, encoderInput: Float32Array | undefined, tiles: TileKey[]): Promise<LandscapeOutputs> {
     const { terrainClassifier: t, encoder: e } = this.manifest.models;
     if (!encoderInput && (t.input.size[0] !== e.input.size[0] || t.input.size[1] !== e.input.size[1])) {
       throw new Error(`the encoder takes ${e.input.size.join("x")} inputs, the terrain classifier ${t.input.size.join("x")}: pass both`);
     }
-    const inputs = encoderInput ? [terrainInput, encoderInput] : [terrainInput];
-    const [probabilities, latents, images] = await this.submit("landscape", n, inputs);
+    const noise = this.noise(tiles);
+    const inputs = encoderInput ? [terrainInput, noise, encoderInput] : [terrainInput, noise];
+    const [probabilities, latents, images] = await this.submit("landscape", tiles.length, inputs);
     return { probabilities, latents, images };
   }
 
-  /** Generated images in [-1, 1], each 3×128×128 (NCHW). */
-  async generate(latents: Float32Array[]): Promise<Float32Array[]> {
-    const d = this.manifest.models.generator.latentDim;
-    const flat = new Float32Array(latents.length * d);
-    latents.forEach((z, i) => flat.set(z, i * d));
-    const [images] = await this.submit("generate", latents.length, [flat]);
+  /**
+   * Generated images in [-1, 1], each 3×H×W (NCHW), for stored results: a tile's key (its
+   * noise), terrain probabilities and latent give back the picture computed with them.
+   */
+  async generate(rows: GeneratorRow[]): Promise<Float32Array[]> {
+    const { generator: g, terrainClassifier: t } = this.manifest.models;
+    const nt = t.classes.length;
+    const terrain = new Float32Array(rows.length * nt);
+    const latents = new Float32Array(rows.length * g.latentDim);
+    rows.forEach((r, i) => {
+      terrain.set(r.terrain, i * nt);
+      latents.set(r.latent, i * g.latentDim);
+    });
+    const [images] = await this.submit("generate", rows.length, [terrain, latents, this.noise(rows.map((r) => r.key))]);
     return images;
+  }
+
+  /** Per-tile noise rows for a conditional generator; empty for a latent-only one. */
+  private noise(tiles: TileKey[]): Float32Array {
+    const g = this.manifest.models.generator;
+    if (!g.inputs) return new Float32Array(0);
+    const d = g.noiseDim!;
+    const out = new Float32Array(tiles.length * d);
+    tiles.forEach((k, i) => out.set(tileNoise(g.noiseSeed!, k, d), i * d));
+    return out;
   }
 
   async sceneProbabilities(batch: Float32Array, n: number): Promise<{ probabilities: Float32Array[]; embeddings: Float32Array[] }> {

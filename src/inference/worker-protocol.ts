@@ -9,8 +9,9 @@ export interface WorkerData {
 
 /**
  * `inputs` are float32 batches of `n` rows, transferred, not copied: landscape → [terrain
- * classifier input, encoder input (only when its spec differs)]; scene → [photo input];
- * generate → [latents].
+ * classifier input, per-tile noise (empty for a latent-only generator), encoder input (only
+ * when its spec differs)]; scene → [photo input]; generate → [terrain probabilities, latents,
+ * noise].
  */
 export interface WorkerRequest {
   id: number;
