@@ -134,3 +134,30 @@ test("a landscape request without the encoder's own input is refused when the tw
     await rm(dir, { recursive: true });
   }
 });
+
+test("a conditional generator's picture depends on the tile; the same tile always gets the same picture", async () => {
+  const reg = await ModelRegistry.load(MODELS, { intraOpThreads: 1 });
+  try {
+    const d = reg.manifest.models.generator.latentDim;
+    const [a, again, other] = await reg.generate([row(0, d, 0.3), row(0, d, 0.3), row(1, d, 0.3)]);
+    assert.ok(maxDiff(a, again) < 1e-6, "one tile, one picture");
+    if (reg.manifest.models.generator.inputs) assert.ok(maxDiff(a, other) > 0.1, "a neighbouring tile with the same terrain and latent gets another picture");
+    else assert.ok(maxDiff(a, other) < 1e-6, "a latent-only generator ignores the tile");
+  } finally {
+    await reg.close();
+  }
+});
+
+test("a manifest naming a conditional generator without its noise seed is refused at start-up", async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "gv-models-"));
+  const manifest = JSON.parse(await readFile(`${MODELS}manifest.json`, "utf8"));
+  manifest.models.generator.inputs = { terrain: "terrain", latent: "latent", noise: "noise" };
+  manifest.models.generator.noiseDim = 56;
+  delete manifest.models.generator.noiseSeed;
+  await writeFile(path.join(dir, "manifest.json"), JSON.stringify(manifest));
+  try {
+    await assert.rejects(ModelRegistry.load(dir, { intraOpThreads: 1 }), /noiseSeed/);
+  } finally {
+    await rm(dir, { recursive: true });
+  }
+});

@@ -7,8 +7,16 @@ import ort from "onnxruntime-node";
 
 const MODELS = fileURLToPath(new URL("../../models/", import.meta.url));
 
+interface GoldenInput {
+  name: string;
+  shape: number[];
+  data: string;
+}
+
+/** One input (`input`) or several (`inputs`: the conditional generator's). */
 interface Golden {
-  input: { name: string; shape: number[]; data: string };
+  input?: GoldenInput;
+  inputs?: GoldenInput[];
   outputs: Record<string, { shape: number[]; data: string }>;
 }
 
@@ -40,9 +48,9 @@ describe("exported models", () => {
       const spec = manifest.models[name];
       const golden: Golden = JSON.parse(await readFile(`${MODELS}${spec.golden}`, "utf8"));
       const session = await ort.InferenceSession.create(`${MODELS}${spec.file}`, { intraOpNumThreads: 1 });
-      const out = await session.run({
-        [golden.input.name]: new ort.Tensor("float32", decode(golden.input.data), golden.input.shape),
-      });
+      const inputs = golden.inputs ?? [golden.input!];
+      assert.deepEqual(inputs.map((i) => i.name).sort(), [...session.inputNames].sort(), "the golden pair feeds every input");
+      const out = await session.run(Object.fromEntries(inputs.map((i) => [i.name, new ort.Tensor("float32", decode(i.data), i.shape)])));
       for (const [oname, o] of Object.entries(golden.outputs)) {
         const want = decode(o.data);
         const got = out[oname].data as Float32Array;

@@ -39,11 +39,8 @@ from groundview.compat import compatibility_matrix  # noqa: E402
 from groundview.data import normalise, resize  # noqa: E402
 from groundview.gan import (CondGenerator, ProjDiscriminator, diff_augment, ema_update, load_checkpoint,  # noqa: E402
                             recalibrate_bn, save_checkpoint)
+from groundview.judging import NEAR_DUPLICATE_SSIM, judge_outputs, load_judge  # noqa: E402
 from groundview.metrics import closest_pairs, frechet_distance, kernel_inception_distance, pairwise_ssim  # noqa: E402
-from groundview.models import JudgeNet  # noqa: E402
-
-NEAR_DUPLICATE_SSIM = 0.9
-
 
 def _decode(b: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(b)) as im:
@@ -51,7 +48,6 @@ def _decode(b: bytes) -> np.ndarray:
         if im.size != (128, 128):
             im = im.resize((128, 128), Image.BILINEAR)
         return np.asarray(im)
-
 
 def load_packs(folder: Path, prefix: str) -> dict:
     """Decodes every RUNS/gan/data/<prefix>-NN.npz into uint8 NHWC photos, labels, conditions."""
@@ -71,34 +67,8 @@ def load_packs(folder: Path, prefix: str) -> dict:
     return {"images": images, "labels": np.concatenate(labels), "cond": np.concatenate(conds), "paths": paths,
             "packs": [f.name for f in files]}
 
-
-def load_judge(folder: Path, device):
-    res = Path(folder) / "result.json"
-    if not res.exists():
-        return None
-    meta = read_json(res)
-    m = JudgeNet(len(SCENE_CLASSES))
-    m.load_state_dict(torch.load(Path(folder) / "model.pt", map_location=device))
-    m.to(device).eval()
-    return m, meta
-
-
-@torch.no_grad()
-def judge_outputs(judge, images_m11: torch.Tensor, batch: int = 250) -> tuple[np.ndarray, np.ndarray]:
-    """(probabilities, embeddings) of the judge for images in [-1, 1]."""
-    m, meta = judge
-    ps, es = [], []
-    for i in range(0, len(images_m11), batch):
-        x = normalise(resize((images_m11[i:i + batch].float() + 1) / 2, meta["inputSize"]), meta["mean"], meta["std"])
-        e = m.embed(x)
-        ps.append(torch.softmax(m.head(e), 1).cpu().numpy())
-        es.append(e.cpu().numpy().astype(np.float64))
-    return np.concatenate(ps), np.concatenate(es)
-
-
 def u8_to_m11(images: np.ndarray, device) -> torch.Tensor:
     return torch.from_numpy(images).to(device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1)
-
 
 class GanTrainer:
     def __init__(self, args, device, train: dict):
@@ -212,7 +182,6 @@ class GanTrainer:
         self.grow()
         return meta
 
-
 def eval_generator(G_ema: CondGenerator, cond: np.ndarray, device, seed: int = 0, batches: int = 20) -> CondGenerator:
     """A copy of the EMA generator with BatchNorm statistics measured for its own weights."""
     g = copy.deepcopy(G_ema).to(device)
@@ -220,7 +189,6 @@ def eval_generator(G_ema: CondGenerator, cond: np.ndarray, device, seed: int = 0
     recalibrate_bn(g, lambda n, gen: pool[torch.randint(0, len(pool), (n,), generator=gen)], batches=batches,
                    batch=64, device=device, seed=seed)
     return g
-
 
 @torch.no_grad()
 def terrain_samples(g: CondGenerator, per_terrain: int, device, seed: int) -> torch.Tensor:
@@ -234,7 +202,6 @@ def terrain_samples(g: CondGenerator, per_terrain: int, device, seed: int) -> to
         noi = torch.randn(per_terrain, g.noise_dim, generator=gen).to(device)
         out.append(g(p, lat, noi).float().clamp(-1, 1))
     return torch.cat(out)
-
 
 @torch.no_grad()
 def evaluate(g: CondGenerator, val: dict, judge, device, seed: int = 0, per_terrain: int = 40, n_fd: int = 1000) -> dict:
@@ -283,14 +250,12 @@ def evaluate(g: CondGenerator, val: dict, judge, device, seed: int = 0, per_terr
     res["evalSeconds"] = round(time.time() - t0, 1)
     return res
 
-
 def sample_grid(g: CondGenerator, path: Path, device, seed: int = 0, per_row: int = 8) -> None:
     """One row of pictures per terrain."""
     s = terrain_samples(g, per_row, device, seed)
     grid = ((s.cpu() + 1) * 127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
     rows = [np.concatenate(list(grid[t * per_row:(t + 1) * per_row]), 1) for t in range(len(TERRAIN_CLASSES))]
     Image.fromarray(np.concatenate(rows, 0)).save(path)
-
 
 def main(argv=None) -> int:
     p = base_parser(__doc__)
@@ -404,7 +369,6 @@ def main(argv=None) -> int:
                     t.add(f, arcname=str(f.relative_to(gan_dir)))
     print(f"[gan] stopped at step {tr.step} ({tr.images_seen} images, {tr.seconds / 60:.1f} min of training in all)", flush=True)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
