@@ -100,3 +100,29 @@ def test_training_resumes_from_its_checkpoint(tmp_path):
     load_checkpoint(ckpt, g2, CondGenerator(widths=(32, 32, 16, 16, 8, 8)), d, None, None, "cpu")
     moved = lambda a, b: max(float((a[k].float() - b[k].float()).abs().max()) for k in a if a[k].is_floating_point())  # noqa: E731
     assert moved(g.state_dict(), g2.state_dict()) < moved(fresh.state_dict(), g2.state_dict())
+
+
+def test_export_measures_both_generators_and_writes_the_conditional_contract(tmp_path):
+    """A dry run's generator exported into a copy of the shipped models: the manifest names the
+    three inputs, the noise seed is the new version, the golden pair feeds all three inputs,
+    and the shipped generator was measured as the baseline."""
+    import shutil
+    models = tmp_path / "models"
+    shutil.copytree(TRAINER.parent / "models", models)
+    run(TRAINER / "prepare_gan_data.py", "--dry-run", "--runs", tmp_path, "--models", models)
+    run(TRAINER / "train_gan.py", "--dry-run", "--runs", tmp_path, "--max-steps", "2")
+    before = json.loads((models / "manifest.json").read_text())
+    out = run(TRAINER / "export_generator.py", "--dry-run", "--runs", tmp_path, "--models", models)
+    m = json.loads((models / "manifest.json").read_text())
+    g = m["models"]["generator"]
+    assert m["version"] != before["version"] and g["noiseSeed"] == m["version"]
+    assert g["inputs"] == {"terrain": "terrain", "latent": "latent", "noise": "noise"} and g["noiseDim"] == NOISE_DIM
+    assert g["latentDim"] == m["models"]["encoder"]["latentDim"] and g["size"] == [128, 128]
+    assert g["metrics"]["onnx"]["threads1"]["maxAbsDiff"] < 1e-3
+    for key in ("nearDuplicateShare", "twoSampleAccuracy", "birthday", "memorisation"):
+        assert key in g["metrics"] and key in g["metrics"]["baseline"]
+    assert g["metrics"]["baseline"]["version"] == before["version"]
+    golden = json.loads((models / "golden" / "generator.json").read_text())
+    assert [i["name"] for i in golden["inputs"]] == ["terrain", "latent", "noise"]
+    assert (models / "torch" / "gan" / "meta.json").exists() and "wrote" in out
+    assert m["models"]["terrainClassifier"] == before["models"]["terrainClassifier"]     # the rest is untouched
