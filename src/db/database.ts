@@ -13,6 +13,7 @@ import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../generated/prisma/client.js";
 import { DEFAULT_MIGRATIONS_DIR, migrate, type MigrationReport } from "./migrate.js";
+import { lockDataDir } from "./data-dir-lock.js";
 import type { SqlRunner } from "./sql-runner.js";
 
 export type DatabaseKind = "embedded" | "server";
@@ -43,7 +44,15 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
 async function openEmbedded(dataDir: string, migrationsDir: string): Promise<Database> {
   const dir = path.join(dataDir, "pgdata");
   await mkdir(dir, { recursive: true });
-  const lite = await PGlite.create(dir, { extensions: { postgis, cube } });
+  // One process per embedded store (data-dir-lock.ts): taken before PGlite reads anything.
+  const lock = await lockDataDir(dataDir);
+  let lite: PGlite;
+  try {
+    lite = await PGlite.create(dir, { extensions: { postgis, cube } });
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
   const runner: SqlRunner = {
     query: async <T>(sql: string, params?: unknown[]) => (await lite.query<T>(sql, params)).rows,
     exec: async (sql) => void (await lite.exec(sql)),
@@ -54,6 +63,7 @@ async function openEmbedded(dataDir: string, migrationsDir: string): Promise<Dat
     migrations = await migrate(runner, migrationsDir);
   } catch (err) {
     await lite.close();
+    await lock.release();
     throw err;
   }
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
@@ -65,6 +75,7 @@ async function openEmbedded(dataDir: string, migrationsDir: string): Promise<Dat
     close: async () => {
       await prisma.$disconnect();
       await lite.close();
+      await lock.release();
     },
   };
 }
