@@ -149,12 +149,14 @@ class GanTrainer:
             self.opt_d.step()
             out["r1"] = float(r1)
         c_fake, z = self.fake_inputs(b)
+        self.D.requires_grad_(False)          # the generator step needs no gradients of D's weights
         with self.amp():
             fake = self.G.from_scene(c_fake, z)
             loss_g = -self.D(self.d_input(fake.float()), c_fake, alpha).float().mean()
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
+        self.D.requires_grad_(True)
         self.step += 1
         self.images_seen += b
         half_life = a.ema_kimg * 1000
@@ -178,6 +180,9 @@ class GanTrainer:
 
     def load(self, folder: Path):
         meta = load_checkpoint(folder, self.G, self.G_ema, self.D, self.opt_g, self.opt_d, self.device)
+        for opt, lr in ((self.opt_g, self.args.lr_g), (self.opt_d, self.args.lr_d)):
+            for group in opt.param_groups:          # this invocation's learning rates, not the saved ones
+                group["lr"] = lr
         self.step, self.images_seen, self.seconds = meta["step"], meta["imagesSeen"], meta["seconds"]
         self.grow()
         return meta
@@ -267,8 +272,8 @@ def main(argv=None) -> int:
     p.add_argument("--judge", default=None, help="folder of the judge (default RUNS/judge)")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--d-steps", type=int, default=2)
-    p.add_argument("--lr-g", type=float, default=2e-4)
-    p.add_argument("--lr-d", type=float, default=2e-4)
+    p.add_argument("--lr-g", type=float, default=1e-4)
+    p.add_argument("--lr-d", type=float, default=4e-4)
     p.add_argument("--r1-gamma", type=float, default=0.1)
     p.add_argument("--r1-every", type=int, default=16)
     p.add_argument("--ema-kimg", type=float, default=10.0)
