@@ -87,6 +87,7 @@ class GanTrainer:
         self.images = torch.from_numpy(train["images"]).to(device)
         self.cond = torch.from_numpy(train["cond"]).to(device)
         self.n = len(self.images)
+        self.policy = tuple(p for p in args.augment.split(",") if p)
 
     def grow(self) -> None:
         """Resolution and fade-in for the images seen so far (ProGAN schedule)."""
@@ -116,7 +117,7 @@ class GanTrainer:
         return c, torch.randn(b, self.G.z_dim, device=self.device)
 
     def d_input(self, x):
-        y = diff_augment(x)
+        y = diff_augment(x, self.policy)
         return y.contiguous(memory_format=torch.channels_last) if self.device.type == "cuda" else y
 
     def train_step(self) -> dict:
@@ -171,7 +172,7 @@ class GanTrainer:
         return {"step": self.step, "imagesSeen": self.images_seen, "seconds": round(self.seconds, 1),
                 "resolution": self.G.res, "alpha": round(self.G.alpha, 4), "growKimg": a.grow_kimg, "fadeKimg": a.fade_kimg,
                 "gWidths": list(a.g_widths), "dWidths": list(a.d_widths), "batch": a.batch, "dSteps": a.d_steps,
-                "lrG": a.lr_g, "lrD": a.lr_d, "r1Gamma": a.r1_gamma, "r1Every": a.r1_every, "emaKimg": a.ema_kimg,
+                "lrG": a.lr_g, "lrD": a.lr_d, "augment": a.augment, "r1Gamma": a.r1_gamma, "r1Every": a.r1_every, "emaKimg": a.ema_kimg,
                 "latentDim": self.G.latent_dim, "noiseDim": self.G.noise_dim, "recipe": "hinge+SN-projection-D+DiffAugment+R1+EMA"}
 
     def save(self, folder: Path, with_optimiser: bool = True):
@@ -279,7 +280,9 @@ def main(argv=None) -> int:
     p.add_argument("--ema-kimg", type=float, default=10.0)
     p.add_argument("--ema-rampup", type=float, default=0.05)
     p.add_argument("--g-widths", type=int, nargs="+", default=[256, 192, 64, 32, 16, 8])
-    p.add_argument("--d-widths", type=int, nargs="+", default=[8, 16, 48, 128, 256])
+    p.add_argument("--d-widths", type=int, nargs="+", default=[12, 32, 64, 128, 256])
+    p.add_argument("--augment", default="color,translation",
+                   help="DiffAugment policy for everything D sees: color, translation, cutout (comma-separated)")
     p.add_argument("--grow-kimg", type=float, default=30.0, help="thousand images at 64 px before 128 px fades in")
     p.add_argument("--fade-kimg", type=float, default=20.0, help="thousand images over which 128 px fades in")
     p.add_argument("--ckpt-minutes", type=float, default=3.0)

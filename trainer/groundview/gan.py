@@ -233,7 +233,7 @@ class DBlock(nn.Module):
 class ProjDiscriminator(nn.Module):
     """Image (128 or, while growing, 64 px) and scene distribution c -> realness score (N,)."""
 
-    def __init__(self, widths=(8, 16, 48, 128, 256)):
+    def __init__(self, widths=(12, 32, 64, 128, 256)):
         super().__init__()
         chans = (3,) + tuple(widths)
         self.blocks = nn.ModuleList(DBlock(a, b, i == 0) for i, (a, b) in enumerate(zip(chans[:-1], chans[1:])))
@@ -257,15 +257,28 @@ class ProjDiscriminator(nn.Module):
 # ---------------------------------------------------------------------------------------------
 # DiffAugment (Zhao et al. 2020, policy colour, translation, cutout), batched, on [-1, 1].
 
-def diff_augment(x: torch.Tensor) -> torch.Tensor:
+DIFF_AUGMENT_POLICIES = ("color", "translation", "cutout")
+
+
+def diff_augment(x: torch.Tensor, policy: tuple[str, ...] = DIFF_AUGMENT_POLICIES) -> torch.Tensor:
     n, dev, dt = x.shape[0], x.device, x.dtype
     r = lambda *s: torch.rand(*s, device=dev, dtype=dt)  # noqa: E731
-    x = x + (r(n, 1, 1, 1) - 0.5)
-    m = x.mean(dim=1, keepdim=True)
-    x = (x - m) * (r(n, 1, 1, 1) * 2) + m
-    m = x.mean(dim=(1, 2, 3), keepdim=True)
-    x = (x - m) * (r(n, 1, 1, 1) + 0.5) + m
-    # translation by up to 1/8 of the size, zero padding
+    if "color" in policy:
+        x = x + (r(n, 1, 1, 1) - 0.5)
+        m = x.mean(dim=1, keepdim=True)
+        x = (x - m) * (r(n, 1, 1, 1) * 2) + m
+        m = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = (x - m) * (r(n, 1, 1, 1) + 0.5) + m
+    if "translation" in policy:
+        x = _translate(x)
+    if "cutout" in policy:
+        x = _cutout(x)
+    return x.contiguous()
+
+
+def _translate(x: torch.Tensor) -> torch.Tensor:
+    """Translation by up to 1/8 of the size, zero padding."""
+    n, dev = x.shape[0], x.device
     h, w = x.shape[2], x.shape[3]
     sh, sw = int(h * 0.125 + 0.5), int(w * 0.125 + 0.5)
     tx = torch.randint(-sh, sh + 1, (n, 1, 1), device=dev)
@@ -275,8 +288,13 @@ def diff_augment(x: torch.Tensor) -> torch.Tensor:
     gx = torch.clamp(gx + tx + 1, 0, h + 1)
     gy = torch.clamp(gy + ty + 1, 0, w + 1)
     xp = F.pad(x, [1, 1, 1, 1, 0, 0, 0, 0])
-    x = xp.permute(0, 2, 3, 1).contiguous()[gb, gx, gy].permute(0, 3, 1, 2)
-    # cutout of half the size
+    return xp.permute(0, 2, 3, 1).contiguous()[gb, gx, gy].permute(0, 3, 1, 2)
+
+
+def _cutout(x: torch.Tensor) -> torch.Tensor:
+    """A square of half the size set to zero."""
+    n, dev, dt = x.shape[0], x.device, x.dtype
+    h, w = x.shape[2], x.shape[3]
     ch, cw = int(h * 0.5 + 0.5), int(w * 0.5 + 0.5)
     ox = torch.randint(0, h + (1 - ch % 2), (n, 1, 1), device=dev)
     oy = torch.randint(0, w + (1 - cw % 2), (n, 1, 1), device=dev)
@@ -286,7 +304,7 @@ def diff_augment(x: torch.Tensor) -> torch.Tensor:
     gy = torch.clamp(gy + oy - cw // 2, 0, w - 1)
     mask = torch.ones(n, h, w, device=dev, dtype=dt)
     mask[gb, gx, gy] = 0
-    return (x * mask.unsqueeze(1)).contiguous()
+    return x * mask.unsqueeze(1)
 
 
 # ---------------------------------------------------------------------------------------------
