@@ -22,7 +22,9 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from groundview.models import Encoder, Generator  # noqa: E402
+from groundview.gan import CondGenerator, tile_noise  # noqa: E402
+from groundview.models import Encoder, Generator, SmallResNet  # noqa: E402
+from groundview.onnx_import import load_folded_onnx  # noqa: E402
 
 
 def main() -> int:
@@ -36,13 +38,34 @@ def main() -> int:
     manifest = json.loads((Path(args.models) / "manifest.json").read_text())
     enc_spec, gen_spec = manifest["models"]["encoder"], manifest["models"]["generator"]
     d = gen_spec["latentDim"]
-    enc, gen = Encoder(d), Generator(d)
-    enc.load_state_dict(torch.load(Path(args.models) / "torch" / "encoder.pt", map_location="cpu"))
-    gen.load_state_dict(torch.load(Path(args.models) / "torch" / "generator.pt", map_location="cpu"))
+    models = Path(args.models)
+    enc = Encoder(d)
+    enc.load_state_dict(torch.load(models / "torch" / "encoder.pt", map_location="cpu"))
+    conditional = "inputs" in gen_spec            # terrain, latent and per-tile noise (groundview/gan.py)
+    if conditional:
+        gen = CondGenerator(widths=tuple(gen_spec["metrics"]["training"]["gWidths"]))
+        gen.res, gen.alpha = gen_spec.get("trainedResolution", 128), gen_spec.get("fadeIn", 1.0)
+        t_spec = manifest["models"]["terrainClassifier"]
+        if t_spec["input"] != enc_spec["input"]:
+            raise SystemExit("serve_eager: the terrain classifier and the encoder take different inputs; not supported")
+        terrain = load_folded_onnx(SmallResNet(len(t_spec["classes"])), models / t_spec["file"], t_spec["input"]["size"][0]).eval()
+    else:
+        gen = Generator(d)
+    gen.load_state_dict(torch.load(models / "torch" / "generator.pt", map_location="cpu"))
     enc.eval(); gen.eval()
     size = enc_spec["input"]["size"][0]
     mean = np.array(enc_spec["input"]["mean"], dtype=np.float32)
     std = np.array(enc_spec["input"]["std"], dtype=np.float32)
+
+    def landscape(x: torch.Tensor, z: int, tx: int, ty: int) -> torch.Tensor:
+        """The same three steps as the service: terrain probabilities, latent, generator."""
+        lat = enc(x)
+        if not conditional:
+            return gen(lat)[0]
+        # The terrain classifier and the encoder share one input spec in the shipped models.
+        p = torch.softmax(terrain(x), 1)
+        noise = torch.from_numpy(tile_noise(gen_spec["noiseSeed"], z, tx, ty, gen_spec["noiseDim"])).unsqueeze(0)
+        return gen(p, lat, noise)[0]
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *a):
@@ -59,7 +82,7 @@ def main() -> int:
                 im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s)).resize((size, size), Image.BILINEAR)
                 arr = (np.asarray(im, dtype=np.float32) / 255 - mean) / std
                 with torch.no_grad():
-                    img = gen(enc(torch.from_numpy(arr.transpose(2, 0, 1)).unsqueeze(0)))[0]
+                    img = landscape(torch.from_numpy(arr.transpose(2, 0, 1)).unsqueeze(0), z, x, y)
                 rgb = ((img.permute(1, 2, 0).numpy() + 1) * 127.5).clip(0, 255).astype(np.uint8)
                 buf = io.BytesIO()
                 Image.fromarray(rgb).save(buf, format="PNG")

@@ -31,3 +31,9 @@ wait $oos
 $PY trainer/train_encoder.py "${common[@]}" --epochs 30
 $PY trainer/fit_validation.py "${common[@]}"
 $PY trainer/export.py "${common[@]}" --out "$OUT"
+# The landscape GAN replaces the generator exported above (train_gan.py resumes: run this line
+# again, or the command in trainer/README.md, to train it longer; GAN_MINUTES per call).
+$PY trainer/prepare_gan_data.py "${common[@]}" --models "$OUT"
+$PY trainer/train_judge.py "${common[@]}"
+$PY trainer/train_gan.py "${common[@]}" --resume --minutes "${GAN_MINUTES:-120}"
+$PY trainer/export_generator.py "${common[@]}" --models "$OUT"
