@@ -72,22 +72,8 @@ def _gauss_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
 
 def mean_pairwise_ssim(images: torch.Tensor) -> float:
     """Mean SSIM over all pairs of a batch (N,3,H,W in [0,1]), on luminance."""
-    y = (0.299 * images[:, 0] + 0.587 * images[:, 1] + 0.114 * images[:, 2]).unsqueeze(1).double()
-    w = _gauss_window().double()
-    c1, c2 = 0.01 ** 2, 0.03 ** 2
-    n = y.shape[0]
-    mu = F.conv2d(y, w)
-    sq = F.conv2d(y * y, w)
-    vals = []
-    for i in range(n - 1):
-        a, b = y[i:i + 1], y[i + 1:]
-        mu_a, mu_b = mu[i:i + 1], mu[i + 1:]
-        var_a = sq[i:i + 1] - mu_a ** 2
-        var_b = sq[i + 1:] - mu_b ** 2
-        cov = F.conv2d(a * b, w) - mu_a * mu_b
-        s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
-        vals.append(s.mean(dim=(1, 2, 3)))
-    return float(torch.cat(vals).mean())
+    y = (0.299 * images[:, 0] + 0.587 * images[:, 1] + 0.114 * images[:, 2]).unsqueeze(1)
+    return float(_ssim_of_pairs(y).mean())
 
 
 def closest_pairs(images: torch.Tensor, k: int = 5) -> list[tuple[int, int, float]]:
@@ -129,7 +115,12 @@ def luminance64(images: torch.Tensor) -> torch.Tensor:
 def pairwise_ssim(images: torch.Tensor) -> torch.Tensor:
     """SSIM of every pair i < j of a batch (N,3,H,W in [0, 1]) on 64x64 greyscale: a vector of
     N(N-1)/2 values in the order of torch.triu_indices(N, N, 1)."""
-    y = luminance64(images).double()
+    return _ssim_of_pairs(luminance64(images))
+
+
+def _ssim_of_pairs(y: torch.Tensor) -> torch.Tensor:
+    """SSIM (11x11 Gaussian window) of every pair i < j of greyscale images N,1,H,W."""
+    y = y.double()
     w = _gauss_window().double().to(y.device)
     c1, c2 = 0.01 ** 2, 0.03 ** 2
     mu = F.conv2d(y, w)
