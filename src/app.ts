@@ -18,6 +18,7 @@ import { buildGroundviewSchema } from "./graphql/schema.js";
 import { createHttpServer } from "./http/server.js";
 import { Metrics } from "./metrics/metrics.js";
 import { TileService } from "./tile/tile.service.js";
+import { ImportedSource } from "./tiles/sources/directory.source.js";
 import { createTileSource } from "./tiles/sources/source-factory.js";
 import { TileCache } from "./tiles/tile-cache.js";
 import { TileStore } from "./tiles/tile-store.js";
@@ -43,9 +44,17 @@ export async function startApp(settings: Settings): Promise<App> {
     dataDir: settings.dataDir,
     poolSize: settings.databasePoolSize,
   });
-  const source = createTileSource(settings);
+  const store = new TileStore(db.prisma);
+  let source = createTileSource(settings);
+  if (source.kind === "imported" && settings.tileMinZoom === undefined && settings.tileMaxZoom === undefined) {
+    // Serve the zooms that were imported: a point's default zoom is then clamped to them
+    // (a 12-16 import answers at 16, not TILE_NOT_FOUND at 17), and other zooms are refused
+    // with the range in the error.
+    const range = await store.pinnedZoomRange(source.id);
+    if (range) source = new ImportedSource(range, source.attribution);
+  }
   const tileCache = new TileCache(
-    new TileStore(db.prisma),
+    store,
     source,
     {
       ttlSeconds: settings.tileTtlSeconds,

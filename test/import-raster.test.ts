@@ -61,14 +61,27 @@ describe("import-raster", () => {
       assert.equal(Number(covering[0].n), report.zooms[15], "every z15 tile intersects the raster footprint");
       await db.close();
       const app = await startTestApp(t, { TILE_SOURCE: "imported" });
-      const row = await app.db.prisma.satelliteTile.findFirst({
-        where: { source: "imported", z: 15 },
-      });
-      const r = await fetch(`${app.url}/tiles/satellite/15/${row?.x}/${row?.y}`);
-      assert.equal(r.status, 200);
-      assert.equal(r.headers.get("content-type"), "image/png");
-      assert.equal((await fetch(`${app.url}/tiles/satellite/15/0/0`)).status, 404, "outside the import: not found");
-      await app.close();
+      try {
+        const row = await app.db.prisma.satelliteTile.findFirst({
+          where: { source: "imported", z: 15 },
+        });
+        const r = await fetch(`${app.url}/tiles/satellite/15/${row?.x}/${row?.y}`);
+        assert.equal(r.status, 200);
+        assert.equal(r.headers.get("content-type"), "image/png");
+        assert.equal((await fetch(`${app.url}/tiles/satellite/15/0/0`)).status, 404, "outside the import: not found");
+        // The imported zooms (13-15) are the source's range: a point's default zoom (17) is
+        // answered at 15, and a zoom that was not imported is refused with the range.
+        const ask = async (query: string) =>
+          (await (
+            await fetch(`${app.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) })
+          ).json()) as { data?: { tile?: { z: number } }; errors?: { message: string; extensions: { code: string } }[] };
+        assert.equal((await ask("{ tile(lat: 47.02, lon: -99.15) { z } }")).data?.tile?.z, 15);
+        const refused = await ask("{ tile(lat: 47.02, lon: -99.15, zoom: 17) { z } }");
+        assert.equal(refused.errors?.[0]?.extensions.code, "OUT_OF_RANGE");
+        assert.match(refused.errors?.[0]?.message ?? "", /13.*15/);
+      } finally {
+        await app.close();
+      }
     } finally {
       await t.drop();
     }

@@ -132,6 +132,12 @@ export class TileStore {
     return rows.length > 0;
   }
 
+  /** The zooms of a source's pinned (imported) tiles; undefined when it has none. */
+  async pinnedZoomRange(source: string): Promise<{ minZoom: number; maxZoom: number } | undefined> {
+    const r = await this.prisma.satelliteTile.aggregate({ where: { source, pinned: true }, _min: { z: true }, _max: { z: true } });
+    return r._min.z === null || r._max.z === null ? undefined : { minZoom: r._min.z, maxZoom: r._max.z };
+  }
+
   async count(source: string): Promise<number> {
     return this.prisma.satelliteTile.count({ where: { source } });
   }
