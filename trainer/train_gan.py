@@ -320,7 +320,10 @@ def main(argv=None) -> int:
     gan_dir.mkdir(parents=True, exist_ok=True)
     metrics_file = gan_dir / "metrics.jsonl"
     best_file = gan_dir / "best" / "meta.json"
-    best_kid = read_json(best_file).get("judgeKID", float("inf")) if best_file.exists() else float("inf")
+    # The best EMA generator: lowest judge KID; without a judge, the latest. A best chosen
+    # without a judge never outranks one measured with it.
+    best_meta = read_json(best_file) if best_file.exists() else {}
+    best_kid = best_meta["judgeKID"] if best_meta.get("selectedBy") == ("judgeKID" if judge else "step") else float("inf")
     t0 = last_ckpt = last_eval = last_print = time.time()
     recent = []
 
@@ -342,7 +345,7 @@ def main(argv=None) -> int:
             best_kid = score
             (gan_dir / "best").mkdir(exist_ok=True)
             torch.save({k: v.cpu() for k, v in g.state_dict().items()}, gan_dir / "best" / "G_eval.pt")
-            write_json(best_file, {**res, "judgeKID": score})
+            write_json(best_file, {**res, "judgeKID": score, "selectedBy": "judgeKID" if judge else "step"})
         short = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in res.items()
                  if k in ("step", "imagesSeen", "nearDuplicateShare", "judgeConsistency", "judgeFD", "judgeKID", "evalSeconds")}
         print(f"[gan] eval {short}{' (best)' if keep else ''}", flush=True)
