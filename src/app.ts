@@ -50,8 +50,8 @@ export async function startApp(settings: Settings): Promise<App> {
     // Serve the zooms that were imported: a point's default zoom is then clamped to them
     // (a 12-16 import answers at 16, not TILE_NOT_FOUND at 17), and other zooms are refused
     // with the range in the error.
-    const range = await store.pinnedZoomRange(source.id);
-    if (range) source = new ImportedSource(range, source.attribution);
+    const cover = await store.pinnedCoverage(source.id);
+    if (cover) source = new ImportedSource({ minZoom: cover.minZoom, maxZoom: cover.maxZoom }, source.attribution, cover.bounds);
   }
   const tileCache = new TileCache(
     store,
@@ -111,6 +111,8 @@ export async function startApp(settings: Settings): Promise<App> {
     metrics,
     models,
     uploadLimits: { maxBytes: settings.photoMaxBytes },
+    corsOrigins: settings.corsOrigins,
+    baseUrl: () => tiles.baseUrl,
     ready: async () => {
       await db.ping();
       if (!models) throw new Error(modelError);

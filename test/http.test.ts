@@ -21,6 +21,7 @@ describe("HTTP and GraphQL", () => {
       TILE_SOURCE: up.template,
       TILE_MIN_ZOOM: "3",
       TILE_MAX_ZOOM: "18",
+      CORS_ORIGINS: "http://maps.example.com, https://app.example.org:8443",
     });
   });
   after(async () => {
@@ -126,5 +127,74 @@ describe("HTTP and GraphQL", () => {
       headers: { "apollo-require-preflight": "true" },
     });
     assert.equal(ok.status, 200);
+  });
+
+  test("CORS: tiles and TileJSON may be read from any origin; their preflight is answered", async () => {
+    const r = await fetch(`${app.url}/tiles/satellite/12/654/1583`, { headers: { origin: "http://example.com" } });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get("access-control-allow-origin"), "*");
+    assert.match(r.headers.get("access-control-expose-headers") ?? "", /ETag/);
+    const missing = await fetch(`${app.url}/landscapes/nope/1/1/1.png`, { headers: { origin: "http://example.com" } });
+    assert.equal(missing.headers.get("access-control-allow-origin"), "*", "errors are readable cross-origin too");
+    const pre = await fetch(`${app.url}/tiles/satellite/12/654/1583`, {
+      method: "OPTIONS",
+      headers: { origin: "http://example.com", "access-control-request-method": "GET" },
+    });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get("access-control-allow-origin"), "*");
+    assert.match(pre.headers.get("access-control-allow-methods") ?? "", /GET/);
+  });
+
+  test("CORS: /graphql answers preflights from CORS_ORIGINS, refuses others, and CSRF prevention stays on", async () => {
+    const preflight = (origin: string) =>
+      fetch(`${app.url}/graphql`, {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+      });
+    for (const origin of ["http://maps.example.com", "https://app.example.org:8443"]) {
+      const ok = await preflight(origin);
+      assert.equal(ok.status, 204, origin);
+      assert.equal(ok.headers.get("access-control-allow-origin"), origin);
+      assert.match(ok.headers.get("access-control-allow-methods") ?? "", /POST/);
+      assert.match(ok.headers.get("access-control-allow-headers") ?? "", /content-type/);
+      assert.match(ok.headers.get("vary") ?? "", /Origin/);
+    }
+    const bad = await preflight("http://evil.example.net");
+    assert.equal(bad.status, 403);
+    assert.equal(((await bad.json()) as { error: { code: string } }).error.code, "ORIGIN_NOT_ALLOWED");
+    assert.equal(bad.headers.get("access-control-allow-origin"), null);
+    const post = await fetch(`${app.url}/graphql`, {
+      method: "POST",
+      headers: { origin: "http://maps.example.com", "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ __typename }" }),
+    });
+    assert.equal(post.status, 200);
+    assert.equal(post.headers.get("access-control-allow-origin"), "http://maps.example.com");
+    const other = await fetch(`${app.url}/graphql`, {
+      method: "POST",
+      headers: { origin: "http://evil.example.net", "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ __typename }" }),
+    });
+    assert.equal(other.headers.get("access-control-allow-origin"), null, "the browser may not read another origin's answer");
+    const simple = await fetch(`${app.url}/graphql`, {
+      method: "POST",
+      headers: { origin: "http://maps.example.com", "content-type": "text/plain" },
+      body: JSON.stringify({ query: "{ __typename }" }),
+    });
+    assert.equal(simple.status, 400, "a simple (unpreflighted) request is still refused by CSRF prevention");
+  });
+
+  test("TileJSON 3.0 describes the satellite layer", async () => {
+    const r = await fetch(`${app.url}/tiles/satellite.json`);
+    assert.equal(r.status, 200);
+    const tj = (await r.json()) as Record<string, unknown>;
+    assert.equal(tj.tilejson, "3.0.0");
+    assert.deepEqual(tj.tiles, [`${app.url}/tiles/satellite/{z}/{x}/{y}`]);
+    assert.equal(tj.minzoom, 3);
+    assert.equal(tj.maxzoom, 18);
+    assert.equal((tj.bounds as number[]).length, 4);
+    assert.equal(typeof tj.attribution, "string");
+    const tile = (tj.tiles as string[])[0].replace("{z}", "12").replace("{x}", "654").replace("{y}", "1583");
+    assert.equal((await fetch(tile)).status, 200, "the template points at real tiles");
   });
 });

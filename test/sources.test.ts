@@ -100,6 +100,21 @@ describe("settings", () => {
     assert.ok(Object.isFrozen(s));
   });
 
+  test("CORS_ORIGINS: none by default, '*', or a list of origins; a URL with a path is refused", () => {
+    assert.deepEqual(loadSettings({}).corsOrigins, []);
+    assert.equal(loadSettings({ CORS_ORIGINS: "*" }).corsOrigins, "*");
+    assert.deepEqual(loadSettings({ CORS_ORIGINS: "https://a.example, http://localhost:5173" }).corsOrigins, [
+      "https://a.example",
+      "http://localhost:5173",
+    ]);
+    for (const bad of ["https://a.example/maps", "not an origin"]) {
+      assert.throws(
+        () => loadSettings({ CORS_ORIGINS: bad }),
+        (e: unknown) => e instanceof SettingsError && /CORS_ORIGINS/.test((e as Error).message),
+      );
+    }
+  });
+
   test("bad values are refused with the setting's name", () => {
     assert.throws(
       () => loadSettings({ PORT: "http" }),

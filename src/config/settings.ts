@@ -35,6 +35,8 @@ export interface Settings {
   readonly analysisConcurrency: number;
   readonly terrainFilterMaxTiles: number;
   readonly photoMaxBytes: number;
+  /** Origins allowed to call /graphql from a browser ("*" for any); tiles allow any origin. */
+  readonly corsOrigins: "*" | readonly string[];
   readonly photoMaxPixels: number;
   /** Where uploaded photos are kept; undefined: they are not stored. */
   readonly uploadDir: string | undefined;
@@ -60,6 +62,23 @@ function optInt(env: Env, name: string, min: number, max: number): number | unde
 }
 
 /** Builds the settings from an environment (defaults documented in README.md). */
+/** CORS_ORIGINS: "*", or comma-separated origins such as https://maps.example.com. */
+function origins(v: string | undefined): "*" | string[] {
+  if (!v || !v.trim()) return [];
+  if (v.trim() === "*") return "*";
+  const list = v.split(",").map((o) => o.trim()).filter(Boolean);
+  for (const o of list) {
+    let u: URL;
+    try {
+      u = new URL(o);
+    } catch {
+      throw new SettingsError(`CORS_ORIGINS: '${o}' is not an origin such as https://maps.example.com`);
+    }
+    if (u.origin !== o) throw new SettingsError(`CORS_ORIGINS: '${o}' is not an origin (scheme://host[:port], no path); did you mean ${u.origin}?`);
+  }
+  return list;
+}
+
 export function loadSettings(env: Env = process.env): Settings {
   const dataDir = path.resolve(env.GROUNDVIEW_DATA_DIR || "./.groundview");
   const minZoom = optInt(env, "TILE_MIN_ZOOM", 0, 24);
@@ -96,6 +115,7 @@ export function loadSettings(env: Env = process.env): Settings {
     analysisConcurrency: int(env, "ANALYSIS_CONCURRENCY", 4, 1, 64),
     terrainFilterMaxTiles: int(env, "TERRAIN_FILTER_MAX_TILES", 1024, 1, 100000),
     photoMaxBytes: int(env, "PHOTO_MAX_BYTES", 10 * 1024 * 1024, 1024, 200 * 1024 * 1024),
+    corsOrigins: origins(env.CORS_ORIGINS),
     photoMaxPixels: int(env, "PHOTO_MAX_PIXELS", 40_000_000, 1024, 400_000_000),
     uploadDir: env.UPLOAD_DIR ? path.resolve(env.UPLOAD_DIR) : undefined,
     production: env.NODE_ENV === "production",

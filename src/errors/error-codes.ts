@@ -25,6 +25,8 @@ export enum ErrorCode {
   DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE",
   /** An HTTP method the route does not serve. */
   METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED",
+  /** A cross-origin /graphql request or preflight from an origin not in CORS_ORIGINS. */
+  ORIGIN_NOT_ALLOWED = "ORIGIN_NOT_ALLOWED",
   /** Request route not found. */
   NOT_FOUND = "NOT_FOUND",
   INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR",
@@ -43,6 +45,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   [ErrorCode.LANDSCAPE_NOT_FOUND]: 404,
   [ErrorCode.DATABASE_UNAVAILABLE]: 503,
   [ErrorCode.METHOD_NOT_ALLOWED]: 405,
+  [ErrorCode.ORIGIN_NOT_ALLOWED]: 403,
   [ErrorCode.NOT_FOUND]: 404,
   [ErrorCode.INTERNAL_SERVER_ERROR]: 500,
 });

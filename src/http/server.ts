@@ -11,8 +11,12 @@ import type { Metrics } from "../metrics/metrics.js";
 import type { TileCache } from "../tiles/tile-cache.js";
 import { serveGraphQL, type UploadLimits } from "./graphql.route.js";
 import { LANDSCAPE_ROUTE, serveLandscape } from "./landscapes.route.js";
+import { type AllowedOrigins, allowAnyOrigin, graphqlCorsHeaders, graphqlPreflight, publicPreflight } from "./cors.js";
 import { notFound, sendError, sendJson } from "./respond.js";
 import { serveTile, TILE_ROUTE } from "./tiles.route.js";
+
+/** The satellite layer's TileJSON. */
+export const TILEJSON_ROUTE = "/tiles/satellite.json";
 
 export interface HttpDeps {
   apollo: ApolloServer<GraphQLContext>;
@@ -23,19 +27,45 @@ export interface HttpDeps {
   uploadLimits: UploadLimits;
   /** Resolves when every dependency (database, later models) is ready. */
   ready: () => Promise<void>;
+  corsOrigins: AllowedOrigins;
+  /** Absolute base of the URLs handed out (known once the server listens). */
+  baseUrl: () => string;
+}
+
+/** TileJSON 3.0.0 of the satellite layer: what a map client needs to draw it. */
+function tileJson(d: HttpDeps): Record<string, unknown> {
+  const s = d.tileCache.source;
+  return {
+    tilejson: "3.0.0",
+    name: `Groundview satellite (${s.id})`,
+    scheme: "xyz",
+    tiles: [`${d.baseUrl()}/tiles/satellite/{z}/{x}/{y}`],
+    minzoom: s.zoom.minZoom,
+    maxzoom: s.zoom.maxZoom,
+    bounds: s.bounds ?? [-180, -85.051129, 180, 85.051129],
+    attribution: s.attribution,
+  };
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, d: HttpDeps): Promise<[string, number]> {
   const path = (req.url ?? "/").split("?", 1)[0];
   const method = req.method ?? "GET";
-  if (path === "/graphql") return ["graphql", await serveGraphQL(req, res, d.apollo, d.context, d.uploadLimits)];
+  if (path === "/graphql") {
+    if (method === "OPTIONS") return ["graphql", graphqlPreflight(req, res, d.corsOrigins)];
+    graphqlCorsHeaders(req, res, d.corsOrigins);
+    return ["graphql", await serveGraphQL(req, res, d.apollo, d.context, d.uploadLimits)];
+  }
+  const tile = TILE_ROUTE.exec(path);
+  const landscape = tile ? null : LANDSCAPE_ROUTE.exec(path);
+  const publicRoute = tile !== null || landscape !== null || path === TILEJSON_ROUTE;
+  if (publicRoute && method === "OPTIONS") return ["other", publicPreflight(res)];
   if (method !== "GET" && method !== "HEAD") {
     return ["other", sendError(res, new GroundviewError(ErrorCode.METHOD_NOT_ALLOWED, `${method} is not allowed here`))];
   }
-  const tile = TILE_ROUTE.exec(path);
+  if (publicRoute) allowAnyOrigin(res);
   if (tile) return ["tile", await serveTile(req, res, d.tileCache, tile)];
-  const landscape = LANDSCAPE_ROUTE.exec(path);
   if (landscape) return ["landscape", await serveLandscape(req, res, d.models, landscape)];
+  if (path === TILEJSON_ROUTE) return ["tilejson", sendJson(res, 200, tileJson(d))];
   if (path === "/healthz") {
     try {
       await d.ready();

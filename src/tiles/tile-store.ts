@@ -132,10 +132,14 @@ export class TileStore {
     return rows.length > 0;
   }
 
-  /** The zooms of a source's pinned (imported) tiles; undefined when it has none. */
-  async pinnedZoomRange(source: string): Promise<{ minZoom: number; maxZoom: number } | undefined> {
-    const r = await this.prisma.satelliteTile.aggregate({ where: { source, pinned: true }, _min: { z: true }, _max: { z: true } });
-    return r._min.z === null || r._max.z === null ? undefined : { minZoom: r._min.z, maxZoom: r._max.z };
+  /** The zooms and extent of a source's pinned (imported) tiles; undefined when it has none. */
+  async pinnedCoverage(source: string): Promise<{ minZoom: number; maxZoom: number; bounds: [number, number, number, number] } | undefined> {
+    const [r] = await this.prisma.$queryRaw<{ minz: number | null; maxz: number | null; w: number; s: number; e: number; n: number }[]>`
+      SELECT min(z) AS minz, max(z) AS maxz, ST_XMin(ST_Extent(bounds)) AS w, ST_YMin(ST_Extent(bounds)) AS s,
+             ST_XMax(ST_Extent(bounds)) AS e, ST_YMax(ST_Extent(bounds)) AS n
+      FROM satellite_tile WHERE source = ${source} AND pinned`;
+    if (r?.minz === null || r?.minz === undefined || r.maxz === null) return undefined;
+    return { minZoom: Number(r.minz), maxZoom: Number(r.maxz), bounds: [Number(r.w), Number(r.s), Number(r.e), Number(r.n)] };
   }
 
   async count(source: string): Promise<number> {

@@ -49,6 +49,7 @@ export class ImportedSource implements TileSource {
   constructor(
     readonly zoom: ZoomRange,
     readonly attribution: string,
+    readonly bounds?: readonly [number, number, number, number],
   ) {}
 
   async fetch(): Promise<FetchResult> {

@@ -41,6 +41,8 @@ export interface TileSource {
   readonly kind: "xyz" | "mbtiles" | "directory" | "imported";
   readonly attribution: string;
   readonly zoom: ZoomRange;
+  /** [west, south, east, north] of the imagery, when the source knows it (imported rasters). */
+  readonly bounds?: readonly [number, number, number, number];
   fetch(key: TileKey, opts: FetchOptions): Promise<FetchResult>;
   close?(): Promise<void>;
 }
