@@ -1,7 +1,8 @@
 /** import-raster with GDAL on a small georeferenced fixture made here (no ../shared needed). */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtemp, symlink, writeFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
@@ -85,5 +86,20 @@ describe("import-raster", () => {
     } finally {
       await t.drop();
     }
+  });
+
+  test("without GDAL the command stops with one line that says how to install it", async () => {
+    const bin = await mkdtemp(path.join(tmpdir(), "gv-nogdal-"));
+    await symlink(process.execPath, path.join(bin, "node"));
+    const data = await mkdtemp(path.join(tmpdir(), "gv-nogdal-data-"));
+    const cli = fileURLToPath(new URL("../src/tiles/import-raster.cli.js", import.meta.url));
+    const r = spawnSync(process.execPath, [cli, "/nonexistent.tif"], {
+      env: { ...process.env, PATH: bin, GROUNDVIEW_DATA_DIR: data, DATABASE_URL: "" },
+      encoding: "utf8",
+    });
+    assert.equal(r.status, 1, r.stderr);
+    const lines = r.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], /GDAL.*apt-get install gdal-bin/);
   });
 });

@@ -7,7 +7,8 @@ import "reflect-metadata";
 import { parseArgs } from "node:util";
 import { loadSettings } from "../config/settings.js";
 import { openDatabase } from "../db/database.js";
-import { importRaster } from "./import-raster.js";
+import { DataDirLockedError } from "../db/data-dir-lock.js";
+import { GdalMissingError, importRaster } from "./import-raster.js";
 import { TileStore } from "./tile-store.js";
 
 const { values, positionals } = parseArgs({
@@ -25,11 +26,20 @@ if (positionals.length !== 1) {
   process.exit(2);
 }
 const settings = loadSettings();
+/** Failures an operator can act on: one line and exit code 1, no stack trace. */
+function fail(err: unknown): never {
+  if (err instanceof GdalMissingError || err instanceof DataDirLockedError) {
+    console.error(`import-raster: ${err.message}`);
+    process.exit(1);
+  }
+  throw err;
+}
 const db = await openDatabase({
   databaseUrl: settings.databaseUrl,
   dataDir: settings.dataDir,
   poolSize: 2,
-});
+}).catch(fail);
+let failure: unknown;
 try {
   const bands = values.bands.split(",").map(Number) as [number, number, number];
   const report = await importRaster(new TileStore(db.prisma), {
@@ -46,6 +56,9 @@ try {
     `imported ${report.tiles} tiles into source '${values.source}' (per zoom: ${JSON.stringify(report.zooms)}), bbox ${report.bbox.map((v) => v.toFixed(5)).join(",")}`,
   );
   console.log(`serve them with TILE_SOURCE=${values.source === "imported" ? "imported" : values.source}`);
+} catch (err) {
+  failure = err;
 } finally {
   await db.close();
 }
+if (failure !== undefined) fail(failure);

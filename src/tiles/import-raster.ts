@@ -12,7 +12,25 @@ import { promisify } from "node:util";
 import { checkTileImage } from "./image-check.js";
 import type { TileStore } from "./tile-store.js";
 
-const run = promisify(execFile);
+const exec = promisify(execFile);
+
+/** GDAL is not installed (a GDAL program was not found on the PATH). */
+export class GdalMissingError extends Error {
+  constructor(readonly program: string) {
+    super(`GDAL is needed to import rasters and '${program}' was not found: install it with 'apt-get install gdal-bin python3-gdal'`);
+    this.name = "GdalMissingError";
+  }
+}
+
+/** Runs a GDAL program; a missing program becomes GdalMissingError. */
+async function run(program: string, args: string[], opts: { maxBuffer?: number } = {}): Promise<{ stdout: string }> {
+  try {
+    return await exec(program, args, opts);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new GdalMissingError(program);
+    throw err;
+  }
+}
 
 export interface ImportOptions {
   file: string;
