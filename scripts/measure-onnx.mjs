@@ -8,12 +8,22 @@ import ort from "onnxruntime-node";
 
 const dir = process.argv[2] ?? "models";
 const manifest = JSON.parse(readFileSync(path.join(dir, "manifest.json"), "utf8"));
-const shapeOf = (name, spec) => (name === "generator" ? [spec.latentDim] : [3, ...spec.input.size]);
+const terrainClasses = manifest.models.terrainClassifier.classes.length;
+/** Input names and per-row shapes: images for the classifiers and the encoder; the generator
+ * takes a latent, or (conditional) terrain probabilities, latent and per-tile noise. */
+function inputsOf(name, spec) {
+  if (name !== "generator") return [[spec.input.name, [3, ...spec.input.size]]];
+  if (!spec.inputs) return [[spec.input.name, [spec.latentDim]]];
+  return [
+    [spec.inputs.terrain, [terrainClasses]],
+    [spec.inputs.latent, [spec.latentDim]],
+    [spec.inputs.noise, [spec.noiseDim]],
+  ];
+}
 console.log("| model | batch | threads=1 ms | threads=2 ms |");
 console.log("| --- | --- | --- | --- |");
 for (const name of ["terrainClassifier", "encoder", "generator", "sceneClassifier"]) {
   const spec = manifest.models[name];
-  const inputName = spec.input.name;
   for (const batch of [1, 16]) {
     const row = [];
     for (const threads of [1, 2]) {
@@ -23,9 +33,12 @@ for (const name of ["terrainClassifier", "encoder", "generator", "sceneClassifie
         executionMode: "sequential",
         graphOptimizationLevel: "all",
       });
-      const dims = [batch, ...shapeOf(name, spec)];
-      const data = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => Math.random() * 2 - 1);
-      const feeds = { [inputName]: new ort.Tensor("float32", data, dims) };
+      const feeds = {};
+      for (const [inputName, shape] of inputsOf(name, spec)) {
+        const dims = [batch, ...shape];
+        const data = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => Math.random() * 2 - 1);
+        feeds[inputName] = new ort.Tensor("float32", data, dims);
+      }
       for (let i = 0; i < 5; i++) await s.run(feeds);
       const t = [];
       for (let i = 0; i < 50; i++) {
