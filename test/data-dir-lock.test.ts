@@ -61,35 +61,39 @@ test("a lock held on another host (a shared disk) is never assumed stale", async
   }
 });
 
-test("a second service process on the same data directory exits with one line and the first keeps serving", { timeout: 120_000 }, async () => {
-  const dir = await tempDir();
-  // Embedded mode whatever the caller's environment says (CI sets a server for other tests).
-  const { DATABASE_URL: _server, ...rest } = process.env;
-  const env = { ...rest, GROUNDVIEW_DATA_DIR: dir, PORT: "0", HOST: "127.0.0.1" };
-  const first = spawn(process.execPath, [ENTRY], { env, stdio: ["ignore", "pipe", "pipe"] });
-  try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      first.stdout.on("data", (b) => {
-        out += String(b);
-        const m = /listening on (http:\/\/\S+)/.exec(out);
-        if (m) resolve(m[1]);
+test(
+  "a second service process on the same data directory exits with one line and the first keeps serving",
+  { timeout: 120_000 },
+  async () => {
+    const dir = await tempDir();
+    // Embedded mode whatever the caller's environment says (CI sets a server for other tests).
+    const { DATABASE_URL: _server, ...rest } = process.env;
+    const env = { ...rest, GROUNDVIEW_DATA_DIR: dir, PORT: "0", HOST: "127.0.0.1" };
+    const first = spawn(process.execPath, [ENTRY], { env, stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        first.stdout.on("data", (b) => {
+          out += String(b);
+          const m = /listening on (http:\/\/\S+)/.exec(out);
+          if (m) resolve(m[1]);
+        });
+        first.once("exit", (code) => reject(new Error(`first service exited with ${code}`)));
       });
-      first.once("exit", (code) => reject(new Error(`first service exited with ${code}`)));
-    });
-    const t0 = Date.now();
-    const second = spawnSync(process.execPath, [ENTRY], { env, encoding: "utf8", timeout: 30_000 });
-    assert.equal(second.status, 1, second.stderr);
-    assert.ok(Date.now() - t0 < 30_000);
-    const lines = second.stderr.trim().split("\n");
-    assert.equal(lines.length, 1, second.stderr);
-    assert.match(lines[0], new RegExp(`${dir}.*process ${first.pid}`));
-    const health = await fetch(`${url}/healthz`);
-    assert.equal(health.status, 200);
-  } finally {
-    const exited = new Promise((r) => first.once("exit", r));
-    first.kill("SIGTERM");
-    await exited;
-    await rm(dir, { recursive: true });
-  }
-});
+      const t0 = Date.now();
+      const second = spawnSync(process.execPath, [ENTRY], { env, encoding: "utf8", timeout: 30_000 });
+      assert.equal(second.status, 1, second.stderr);
+      assert.ok(Date.now() - t0 < 30_000);
+      const lines = second.stderr.trim().split("\n");
+      assert.equal(lines.length, 1, second.stderr);
+      assert.match(lines[0], new RegExp(`${dir}.*process ${first.pid}`));
+      const health = await fetch(`${url}/healthz`);
+      assert.equal(health.status, 200);
+    } finally {
+      const exited = new Promise((r) => first.once("exit", r));
+      first.kill("SIGTERM");
+      await exited;
+      await rm(dir, { recursive: true });
+    }
+  },
+);

@@ -74,7 +74,11 @@ describe("import-raster", () => {
         // answered at 15, and a zoom that was not imported is refused with the range.
         const ask = async (query: string) =>
           (await (
-            await fetch(`${app.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) })
+            await fetch(`${app.url}/graphql`, {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({ query }),
+            })
           ).json()) as { data?: { tile?: { z: number } }; errors?: { message: string; extensions: { code: string } }[] };
         assert.equal((await ask("{ tile(lat: 47.02, lon: -99.15) { z } }")).data?.tile?.z, 15);
         const refused = await ask("{ tile(lat: 47.02, lon: -99.15, zoom: 17) { z } }");

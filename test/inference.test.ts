@@ -25,7 +25,11 @@ function randomInput(n: number, size: number, seed: number): Float32Array {
 
 const key = (i: number) => ({ z: 17, x: 29436 + i, y: 46090 });
 /** A generator input row: a tile, uniform terrain probabilities and a constant latent. */
-const row = (i: number, latentDim: number, v: number) => ({ key: key(i), terrain: new Float32Array(7).fill(1 / 7), latent: new Float32Array(latentDim).fill(v) });
+const row = (i: number, latentDim: number, v: number) => ({
+  key: key(i),
+  terrain: new Float32Array(7).fill(1 / 7),
+  latent: new Float32Array(latentDim).fill(v),
+});
 const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
 describe("inference worker", () => {
@@ -141,7 +145,8 @@ test("a conditional generator's picture depends on the tile; the same tile alway
     const d = reg.manifest.models.generator.latentDim;
     const [a, again, other] = await reg.generate([row(0, d, 0.3), row(0, d, 0.3), row(1, d, 0.3)]);
     assert.ok(maxDiff(a, again) < 1e-6, "one tile, one picture");
-    if (reg.manifest.models.generator.inputs) assert.ok(maxDiff(a, other) > 0.1, "a neighbouring tile with the same terrain and latent gets another picture");
+    if (reg.manifest.models.generator.inputs)
+      assert.ok(maxDiff(a, other) > 0.1, "a neighbouring tile with the same terrain and latent gets another picture");
     else assert.ok(maxDiff(a, other) < 1e-6, "a latent-only generator ignores the tile");
   } finally {
     await reg.close();

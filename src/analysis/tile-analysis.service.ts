@@ -205,7 +205,11 @@ export class TileAnalysisService {
       tiles.map((t) => t.bytes),
       specs,
     );
-    const { probabilities: probs, latents, images } = await this.models.landscapes(
+    const {
+      probabilities: probs,
+      latents,
+      images,
+    } = await this.models.landscapes(
       input,
       encInput,
       tiles.map((t) => t.key),

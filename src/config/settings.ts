@@ -66,7 +66,10 @@ function optInt(env: Env, name: string, min: number, max: number): number | unde
 function origins(v: string | undefined): "*" | string[] {
   if (!v || !v.trim()) return [];
   if (v.trim() === "*") return "*";
-  const list = v.split(",").map((o) => o.trim()).filter(Boolean);
+  const list = v
+    .split(",")
+    .map((o) => o.trim())
+    .filter(Boolean);
   for (const o of list) {
     let u: URL;
     try {
@@ -74,7 +77,8 @@ function origins(v: string | undefined): "*" | string[] {
     } catch {
       throw new SettingsError(`CORS_ORIGINS: '${o}' is not an origin such as https://maps.example.com`);
     }
-    if (u.origin !== o) throw new SettingsError(`CORS_ORIGINS: '${o}' is not an origin (scheme://host[:port], no path); did you mean ${u.origin}?`);
+    if (u.origin !== o)
+      throw new SettingsError(`CORS_ORIGINS: '${o}' is not an origin (scheme://host[:port], no path); did you mean ${u.origin}?`);
   }
   return list;
 }

@@ -27,7 +27,9 @@ export class DataDirLockedError extends Error {
     readonly dataDir: string,
     readonly holder: Partial<LockContent>,
   ) {
-    const who = holder.pid ? `process ${holder.pid}${holder.host && holder.host !== os.hostname() ? ` on ${holder.host}` : ""}` : "another process";
+    const who = holder.pid
+      ? `process ${holder.pid}${holder.host && holder.host !== os.hostname() ? ` on ${holder.host}` : ""}`
+      : "another process";
     super(
       `the embedded database in ${dataDir} is in use by ${who}` +
         (holder.startedAt ? ` (since ${holder.startedAt})` : "") +

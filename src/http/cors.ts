@@ -52,9 +52,13 @@ export function graphqlPreflight(req: IncomingMessage, res: ServerResponse, allo
     res.setHeader("vary", "Origin");
     return sendError(
       res,
-      new GroundviewError(ErrorCode.ORIGIN_NOT_ALLOWED, `origin ${origin ?? "(none)"} may not call /graphql; the service allows CORS_ORIGINS`, {
-        origin: origin ?? null,
-      }),
+      new GroundviewError(
+        ErrorCode.ORIGIN_NOT_ALLOWED,
+        `origin ${origin ?? "(none)"} may not call /graphql; the service allows CORS_ORIGINS`,
+        {
+          origin: origin ?? null,
+        },
+      ),
     );
   }
   res.writeHead(204, {

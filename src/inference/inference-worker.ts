@@ -67,7 +67,9 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse> {
       return { id: req.id, outputs: [probabilities, latents, images] };
     }
     case "scene": {
-      const s = await sessions.scene.run({ [m.sceneClassifier.input.name]: imageTensor(req.inputs[0], req.n, m.sceneClassifier.input.size) });
+      const s = await sessions.scene.run({
+        [m.sceneClassifier.input.name]: imageTensor(req.inputs[0], req.n, m.sceneClassifier.input.size),
+      });
       return {
         id: req.id,
         outputs: [own(s[m.sceneClassifier.outputs.probabilities]), own(s[m.sceneClassifier.outputs.embedding as string])],

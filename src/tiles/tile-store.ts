@@ -133,7 +133,9 @@ export class TileStore {
   }
 
   /** The zooms and extent of a source's pinned (imported) tiles; undefined when it has none. */
-  async pinnedCoverage(source: string): Promise<{ minZoom: number; maxZoom: number; bounds: [number, number, number, number] } | undefined> {
+  async pinnedCoverage(
+    source: string,
+  ): Promise<{ minZoom: number; maxZoom: number; bounds: [number, number, number, number] } | undefined> {
     const [r] = await this.prisma.$queryRaw<{ minz: number | null; maxz: number | null; w: number; s: number; e: number; n: number }[]>`
       SELECT min(z) AS minz, max(z) AS maxz, ST_XMin(ST_Extent(bounds)) AS w, ST_YMin(ST_Extent(bounds)) AS s,
              ST_XMax(ST_Extent(bounds)) AS e, ST_YMax(ST_Extent(bounds)) AS n
