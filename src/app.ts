@@ -119,10 +119,19 @@ export async function startApp(settings: Settings): Promise<App> {
       if (!registry?.ready) throw new Error("the inference worker is not running");
     },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(settings.port, settings.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(settings.port, settings.host, () => resolve());
+    });
+  } catch (err) {
+    // A busy port: release what start-up opened (the models' worker, the database and its lock).
+    await apollo.stop();
+    await registry?.close();
+    await source.close?.();
+    await db.close();
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
   const host = settings.host === "0.0.0.0" || settings.host === "::" ? "127.0.0.1" : settings.host;
   const url = settings.publicUrl ?? `http://${host}:${port}`;

@@ -5,6 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -97,3 +99,26 @@ test(
     }
   },
 );
+
+test("a busy port stops start-up with one line naming PORT, and the data directory is released", { timeout: 120_000 }, async () => {
+  const dir = await tempDir();
+  const holder = createServer();
+  await new Promise<void>((r) => holder.listen(0, "127.0.0.1", () => r()));
+  const port = (holder.address() as AddressInfo).port;
+  try {
+    const { DATABASE_URL: _server, ...rest } = process.env;
+    const r = spawnSync(process.execPath, [ENTRY], {
+      env: { ...rest, GROUNDVIEW_DATA_DIR: dir, PORT: String(port), HOST: "127.0.0.1" },
+      encoding: "utf8",
+      timeout: 90_000,
+    });
+    assert.equal(r.status, 1, r.stderr);
+    const lines = r.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], new RegExp(`port ${port}.*PORT`));
+    await assert.rejects(readFile(path.join(dir, LOCK_FILE)), /ENOENT/, "the failed start released its lock");
+  } finally {
+    holder.close();
+    await rm(dir, { recursive: true });
+  }
+});
