@@ -18,7 +18,6 @@ import { buildGroundviewSchema } from "./graphql/schema.js";
 import { createHttpServer } from "./http/server.js";
 import { Metrics } from "./metrics/metrics.js";
 import { TileService } from "./tile/tile.service.js";
-import { ImportedSource } from "./tiles/sources/directory.source.js";
 import { createTileSource } from "./tiles/sources/source-factory.js";
 import { TileCache } from "./tiles/tile-cache.js";
 import { TileStore } from "./tiles/tile-store.js";
@@ -45,14 +44,7 @@ export async function startApp(settings: Settings): Promise<App> {
     poolSize: settings.databasePoolSize,
   });
   const store = new TileStore(db.prisma);
-  let source = createTileSource(settings);
-  if (source.kind === "imported" && settings.tileMinZoom === undefined && settings.tileMaxZoom === undefined) {
-    // Serve the zooms that were imported: a point's default zoom is then clamped to them
-    // (a 12-16 import answers at 16, not TILE_NOT_FOUND at 17), and other zooms are refused
-    // with the range in the error.
-    const cover = await store.pinnedCoverage(source.id);
-    if (cover) source = new ImportedSource({ minZoom: cover.minZoom, maxZoom: cover.maxZoom }, source.attribution, cover.bounds);
-  }
+  const source = createTileSource(settings, settings.tileSource === "imported" ? await store.pinnedCoverage("imported") : undefined);
   const tileCache = new TileCache(
     store,
     source,
@@ -119,6 +111,14 @@ export async function startApp(settings: Settings): Promise<App> {
       if (!registry?.ready) throw new Error("the inference worker is not running");
     },
   });
+  /** Stops what start-up opened, in order; rows computed but not yet written are written first. */
+  const release = async () => {
+    await apollo.stop();
+    await models?.landscape.analysis.flush();
+    await registry?.close();
+    await source.close?.();
+    await db.close();
+  };
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -126,10 +126,7 @@ export async function startApp(settings: Settings): Promise<App> {
     });
   } catch (err) {
     // A busy port: release what start-up opened (the models' worker, the database and its lock).
-    await apollo.stop();
-    await registry?.close();
-    await source.close?.();
-    await db.close();
+    await release();
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
@@ -147,11 +144,7 @@ export async function startApp(settings: Settings): Promise<App> {
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      await apollo.stop();
-      await models?.landscape.analysis.flush();
-      await registry?.close();
-      await source.close?.();
-      await db.close();
+      await release();
     },
   };
 }

@@ -61,7 +61,6 @@ function optInt(env: Env, name: string, min: number, max: number): number | unde
   return env[name] === undefined || env[name] === "" ? undefined : int(env, name, 0, min, max);
 }
 
-/** Builds the settings from an environment (defaults documented in README.md). */
 /** CORS_ORIGINS: "*", or comma-separated origins such as https://maps.example.com. */
 function origins(v: string | undefined): "*" | string[] {
   if (!v || !v.trim()) return [];
@@ -83,6 +82,7 @@ function origins(v: string | undefined): "*" | string[] {
   return list;
 }
 
+/** Builds the settings from an environment (defaults documented in README.md). */
 export function loadSettings(env: Env = process.env): Settings {
   const dataDir = path.resolve(env.GROUNDVIEW_DATA_DIR || "./.groundview");
   const minZoom = optInt(env, "TILE_MIN_ZOOM", 0, 24);

@@ -4,6 +4,7 @@
  * half-written and a failed write leaves the previous row intact.
  */
 import { createHash } from "node:crypto";
+import type { ImportedCoverage } from "./sources/source-factory.js";
 import type { PrismaClient } from "../generated/prisma/client.js";
 import type { TileKey } from "./tile-math.js";
 
@@ -133,14 +134,12 @@ export class TileStore {
   }
 
   /** The zooms and extent of a source's pinned (imported) tiles; undefined when it has none. */
-  async pinnedCoverage(
-    source: string,
-  ): Promise<{ minZoom: number; maxZoom: number; bounds: [number, number, number, number] } | undefined> {
-    const [r] = await this.prisma.$queryRaw<{ minz: number | null; maxz: number | null; w: number; s: number; e: number; n: number }[]>`
+  async pinnedCoverage(source: string): Promise<ImportedCoverage | undefined> {
+    const [r] = await this.prisma.$queryRaw<{ minz: number | null; maxz: number; w: number; s: number; e: number; n: number }[]>`
       SELECT min(z) AS minz, max(z) AS maxz, ST_XMin(ST_Extent(bounds)) AS w, ST_YMin(ST_Extent(bounds)) AS s,
              ST_XMax(ST_Extent(bounds)) AS e, ST_YMax(ST_Extent(bounds)) AS n
       FROM satellite_tile WHERE source = ${source} AND pinned`;
-    if (r?.minz === null || r?.minz === undefined || r.maxz === null) return undefined;
+    if (r.minz === null) return undefined; // no pinned rows: every aggregate is null
     return { minZoom: Number(r.minz), maxZoom: Number(r.maxz), bounds: [Number(r.w), Number(r.s), Number(r.e), Number(r.n)] };
   }
 

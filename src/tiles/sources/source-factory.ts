@@ -6,11 +6,21 @@ import { TILE_PRESETS } from "./presets.js";
 import type { TileSource } from "./tile-source.js";
 import { XyzHttpSource } from "./xyz-http.source.js";
 
+/** What the store holds of an imported source: its zooms and extent. */
+export interface ImportedCoverage {
+  minZoom: number;
+  maxZoom: number;
+  bounds: [number, number, number, number];
+}
+
 /**
  * Builds the configured source from TILE_SOURCE: a preset name, `imported`, an
- * `mbtiles:<path>`, an http(s) XYZ template, or a directory path.
+ * `mbtiles:<path>`, an http(s) XYZ template, or a directory path. `imported` serves the zooms
+ * and extent that were imported (`coverage`) when neither TILE_MIN_ZOOM nor TILE_MAX_ZOOM is set:
+ * a point's default zoom is then clamped to them (a 12-16 import answers at 16, not
+ * TILE_NOT_FOUND at 17), and other zooms are refused with the range in the error.
  */
-export function createTileSource(s: Settings): TileSource {
+export function createTileSource(s: Settings, coverage?: ImportedCoverage): TileSource {
   const spec = s.tileSource;
   const zoom = { minZoom: s.tileMinZoom, maxZoom: s.tileMaxZoom };
   const preset = TILE_PRESETS[spec];
@@ -27,7 +37,12 @@ export function createTileSource(s: Settings): TileSource {
     );
   }
   if (spec === "imported") {
-    return new ImportedSource({ minZoom: zoom.minZoom ?? 0, maxZoom: zoom.maxZoom ?? 22 }, s.tileAttribution ?? "Imported imagery");
+    const cover = zoom.minZoom === undefined && zoom.maxZoom === undefined ? coverage : undefined;
+    return new ImportedSource(
+      { minZoom: zoom.minZoom ?? cover?.minZoom ?? 0, maxZoom: zoom.maxZoom ?? cover?.maxZoom ?? 22 },
+      s.tileAttribution ?? "Imported imagery",
+      cover?.bounds,
+    );
   }
   if (spec.startsWith("mbtiles:")) return new MbtilesSource(spec.slice("mbtiles:".length), zoom, s.tileAttribution);
   if (/^https?:\/\//.test(spec)) {
