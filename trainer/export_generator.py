@@ -34,7 +34,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -42,8 +41,8 @@ from groundview.common import SCENE_CLASSES, TERRAIN_CLASSES, base_parser, read_
 from groundview.compat import compatibility_matrix  # noqa: E402
 from groundview.data import load_ground, load_terrain, make_synthetic_data, normalise, resize, split_of, to_tensor  # noqa: E402
 from groundview.gan import GAN_SOURCES, NOISE_DIM, CondGenerator, recalibrate_bn, tile_noise  # noqa: E402
-from groundview.judging import (birthday_test, judge_measures, judge_outputs, load_judge, near_duplicate_share,  # noqa: E402
-                                nearest_training_ssim, two_sample_accuracy)
+from groundview.judging import (birthday_test, judge_consistency, judge_distances, judge_outputs, load_judge,  # noqa: E402
+                                near_duplicate_share, nearest_training_ssim, two_sample_accuracy)
 from groundview.models import Encoder, Generator, SmallResNet  # noqa: E402
 from groundview.onnx_import import load_folded_onnx  # noqa: E402
 
@@ -106,9 +105,9 @@ def measure(images_m11: torch.Tensor, tile_terrain: np.ndarray, tile_id: np.ndar
     res["memorisation"] = {"pictures": 200, "nearestTrainingSSIM": {"max": float(mem.max()), "median": float(np.median(mem))},
                            "copies": int((mem > 0.9).sum())}
     if judge is not None:
-        j = judge_measures(lambda x: judge_outputs(judge, x), images_m11, real_m11, tile_terrain, compatibility_matrix())
-        j["judgeConsistencyByTerrain"] = {TERRAIN_CLASSES[k]: v for k, v in j["judgeConsistencyByTerrain"].items()}
-        res.update(j)
+        probs, fake_emb = judge_outputs(judge, images_m11)
+        res.update(judge_distances(fake_emb, judge_outputs(judge, real_m11)[1]))
+        res.update(judge_consistency(probs, tile_terrain, TERRAIN_CLASSES))
     return res
 
 
@@ -153,14 +152,11 @@ def naip_tiles(path: Path, footprint_px: int, stride: int) -> np.ndarray:
 
 def load_generator(ckpt: Path) -> tuple[CondGenerator, dict]:
     """The best evaluated EMA generator of a run (RUNS/gan/best), or a checkpoint folder's."""
-    if (ckpt / "G_eval.pt").exists():
-        meta = read_json(ckpt / "meta.json")
-        g = CondGenerator(widths=tuple(meta["gWidths"]))
-        g.load_state_dict(torch.load(ckpt / "G_eval.pt", map_location="cpu"))
-    else:
-        meta = read_json(ckpt / "meta.json")
-        g = CondGenerator(widths=tuple(meta["gWidths"]))
-        g.load_state_dict(torch.load(ckpt / "G_ema.pt", map_location="cpu"))
+    meta = read_json(ckpt / "meta.json")
+    g = CondGenerator(widths=tuple(meta["gWidths"]))
+    evaluated = (ckpt / "G_eval.pt").exists()             # best/: BatchNorm statistics already measured
+    g.load_state_dict(torch.load(ckpt / ("G_eval.pt" if evaluated else "G_ema.pt"), map_location="cpu"))
+    if not evaluated:
         recalibrate_bn(g, lambda n, gen: torch.softmax(torch.randn(n, len(SCENE_CLASSES), generator=gen) * 3, 1), batches=10)
     g.res, g.alpha = meta.get("resolution", 128), meta.get("alpha", 1.0)
     return g.eval(), meta

@@ -27,7 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from groundview.common import SCENE_CLASSES, base_parser, read_json, setup, write_json  # noqa: E402
-from groundview.data import load_ground, make_synthetic_data, normalise, resize, split_of, static_clean, to_tensor  # noqa: E402
+from groundview.data import load_ground, make_synthetic_data, normalise, resize, small_loss_keep, split_of, static_clean, to_tensor  # noqa: E402
 from groundview.gan import GAN_SCENES, GAN_SOURCES, scene_onehot  # noqa: E402
 from groundview.models import SmallResNet  # noqa: E402
 from groundview.onnx_import import load_folded_onnx  # noqa: E402
@@ -107,18 +107,7 @@ def main(argv=None) -> int:
     vkeep, _ = static_clean(val)
     val = val.subset(vkeep)
     probs = scene_probabilities(train.images, Path(args.models), device)
-    p_label = probs[np.arange(len(train)), train.labels]
-    keep = np.ones(len(train), dtype=bool)
-    removed = Counter()
-    src = np.array(train.sources)
-    for s in sorted(set(train.sources)):
-        if not s.startswith("miniplaces/"):
-            continue
-        idx = np.nonzero(src == s)[0]
-        k = int(len(idx) * args.drop_percent / 100)
-        if k:
-            keep[idx[np.argsort(p_label[idx])[:k]]] = False
-            removed[s] = k
+    keep, removed = small_loss_keep(train, probs[np.arange(len(train)), train.labels], ["miniplaces/"], args.drop_percent)
     train, probs = train.subset(keep), probs[keep]
     cond = conditions(train.labels, probs)
     vcond = conditions(val.labels, scene_probabilities(val.images, Path(args.models), device))
@@ -131,7 +120,7 @@ def main(argv=None) -> int:
     vpacks = write_packs(out, "val", data, take(val.paths, vorder), val.labels[vorder], vcond[vorder],
                          take(val.sources, vorder), 1e9)
     summary = {"train": int(len(train)), "val": int(len(vorder)), "packs": packs, "valPacks": vpacks,
-               "cleaning": {"static": static, "smallLoss": dict(removed), "dropPercent": args.drop_percent},
+               "cleaning": {"static": static, "smallLoss": removed, "dropPercent": args.drop_percent},
                "perScene": {SCENE_CLASSES[k]: int(v) for k, v in sorted(Counter(train.labels.tolist()).items())},
                "sources": sorted(set(train.sources)), "dryRun": args.dry_run}
     write_json(out / "summary.json", summary)

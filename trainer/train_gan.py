@@ -34,13 +34,12 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from groundview.common import SCENE_CLASSES, TERRAIN_CLASSES, base_parser, read_json, setup, write_json  # noqa: E402
-from groundview.compat import compatibility_matrix  # noqa: E402
+from groundview.common import TERRAIN_CLASSES, base_parser, read_json, setup, write_json  # noqa: E402
 from groundview.data import normalise, resize  # noqa: E402
 from groundview.gan import (CondGenerator, ProjDiscriminator, diff_augment, ema_update, load_checkpoint,  # noqa: E402
                             recalibrate_bn, save_checkpoint)
-from groundview.judging import NEAR_DUPLICATE_SSIM, judge_outputs, load_judge  # noqa: E402
-from groundview.metrics import closest_pairs, frechet_distance, kernel_inception_distance, pairwise_ssim  # noqa: E402
+from groundview.judging import judge_consistency, judge_distances, judge_outputs, load_judge, near_duplicate_share  # noqa: E402
+from groundview.metrics import closest_pairs  # noqa: E402
 
 def _decode(b: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(b)) as im:
@@ -175,9 +174,8 @@ class GanTrainer:
                 "lrG": a.lr_g, "lrD": a.lr_d, "augment": a.augment, "r1Gamma": a.r1_gamma, "r1Every": a.r1_every, "emaKimg": a.ema_kimg,
                 "latentDim": self.G.latent_dim, "noiseDim": self.G.noise_dim, "recipe": "hinge+SN-projection-D+DiffAugment+R1+EMA"}
 
-    def save(self, folder: Path, with_optimiser: bool = True):
-        save_checkpoint(folder, self.G, self.G_ema, self.D, self.opt_g if with_optimiser else None,
-                        self.opt_d if with_optimiser else None, self.meta())
+    def save(self, folder: Path):
+        save_checkpoint(folder, self.G, self.G_ema, self.D, self.opt_g, self.opt_d, self.meta())
 
     def load(self, folder: Path):
         meta = load_checkpoint(folder, self.G, self.G_ema, self.D, self.opt_g, self.opt_d, self.device)
@@ -223,24 +221,16 @@ def evaluate(g: CondGenerator, val: dict, judge, device, seed: int = 0, per_terr
     t0 = time.time()
     g.eval()
     samples = terrain_samples(g, per_terrain, device, seed)
-    dup, per_t = [], {}
-    for t, name in enumerate(TERRAIN_CLASSES):
-        s = pairwise_ssim((samples[t * per_terrain:(t + 1) * per_terrain].cpu().double() + 1) / 2)
-        per_t[name] = float((s > NEAR_DUPLICATE_SSIM).float().mean())
-        dup.append(per_t[name])
+    terr = np.repeat(np.arange(len(TERRAIN_CLASSES)), per_terrain)
+    share, per_t = near_duplicate_share((samples.cpu().double() + 1) / 2, terr)
     gen = torch.Generator().manual_seed(seed + 1)
     pick = torch.randperm(len(samples), generator=gen)[:100]
     real100 = u8_to_m11(val["images"][torch.randperm(len(val["images"]), generator=gen)[:100].numpy()], "cpu")
-    res = {"nearDuplicateShare": float(np.mean(dup)), "nearDuplicateShareByTerrain": per_t,
+    res = {"nearDuplicateShare": share, "nearDuplicateShareByTerrain": {TERRAIN_CLASSES[t]: v for t, v in per_t.items()},
            "closestPairRMS": {"samples100": [round(p[2], 4) for p in closest_pairs((samples[pick].cpu() + 1) / 2, 3)],
                               "realPhotos100": [round(p[2], 4) for p in closest_pairs((real100 + 1) / 2, 3)]}}
     if judge is not None:
-        probs, _ = judge_outputs(judge, samples)
-        m = compatibility_matrix()
-        terr = np.repeat(np.arange(len(TERRAIN_CLASSES)), per_terrain)
-        ok = m[terr, probs.argmax(1)] > 0
-        res["judgeConsistency"] = float(ok.mean())
-        res["judgeConsistencyByTerrain"] = {n: float(ok[terr == t].mean()) for t, n in enumerate(TERRAIN_CLASSES)}
+        res.update(judge_consistency(judge_outputs(judge, samples)[0], terr, TERRAIN_CLASSES))
         n = min(n_fd, len(val["images"]))
         idx = torch.randperm(len(val["images"]), generator=gen)[:n].numpy()
         fakes = []
@@ -248,11 +238,8 @@ def evaluate(g: CondGenerator, val: dict, judge, device, seed: int = 0, per_terr
             c = torch.from_numpy(val["cond"][idx[i:i + 250]]).to(device)
             z = torch.randn(len(c), g.z_dim, generator=gen).to(device)
             fakes.append(g.from_scene(c, z).float().clamp(-1, 1))
-        _, ef = judge_outputs(judge, torch.cat(fakes))
-        _, er = judge_outputs(judge, u8_to_m11(val["images"][idx], device))
-        res["judgeFD"] = frechet_distance(ef, er)
-        kid, kid_sd = kernel_inception_distance(ef, er, subset_size=min(500, n))
-        res["judgeKID"], res["judgeKIDStd"] = kid, kid_sd
+        real = u8_to_m11(val["images"][idx], device)
+        res.update(judge_distances(judge_outputs(judge, torch.cat(fakes))[1], judge_outputs(judge, real)[1]))
     res["evalSeconds"] = round(time.time() - t0, 1)
     return res
 

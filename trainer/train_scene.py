@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -21,28 +20,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from groundview.classifier import ClassifierConfig, predict, train_classifier  # noqa: E402
 from groundview.common import SCENE_CLASSES, base_parser, setup, write_json  # noqa: E402
-from groundview.data import channel_stats, ImageSet, class_weights, load_ground, make_synthetic_data, split_masks, static_clean  # noqa: E402
+from groundview.data import channel_stats, ImageSet, class_weights, load_ground, make_synthetic_data, small_loss_keep, split_masks, static_clean  # noqa: E402
 from groundview.metrics import classification_report  # noqa: E402
 from groundview.models import SmallResNet  # noqa: E402
 
 
 def small_loss_clean(model, train: ImageSet, cfg, device, noisy_prefixes: list[str], drop_percent: float) -> tuple[np.ndarray, dict]:
     probs, _ = predict(model, train.images, cfg, device)
-    p_label = probs[np.arange(len(train)), train.labels]
-    keep = np.ones(len(train), dtype=bool)
-    removed = Counter()
-    sources = np.array(train.sources)
-    for src in sorted(set(train.sources)):
-        if not any(src.startswith(pfx) for pfx in noisy_prefixes):
-            continue
-        idx = np.nonzero(sources == src)[0]
-        k = int(len(idx) * drop_percent / 100)
-        if k == 0:
-            continue
-        worst = idx[np.argsort(p_label[idx])[:k]]
-        keep[worst] = False
-        removed[src] = k
-    return keep, dict(removed)
+    return small_loss_keep(train, probs[np.arange(len(train)), train.labels], noisy_prefixes, drop_percent)
 
 
 def source_labels(s: ImageSet) -> np.ndarray:

@@ -135,6 +135,26 @@ def static_clean(train: ImageSet) -> tuple[np.ndarray, dict]:
     return keep, {"exactDuplicates": dups, "nearUniform": flat}
 
 
+
+def small_loss_keep(s: ImageSet, p_label: np.ndarray, noisy_prefixes: list[str], drop_percent: float) -> tuple[np.ndarray, dict]:
+    """Small-loss label cleaning: in each source class whose name starts with one of
+    `noisy_prefixes`, the drop_percent of images whose own label got the lowest probability
+    (`p_label`) are left out. Returns the keep mask and the count removed per source class."""
+    keep = np.ones(len(s), dtype=bool)
+    removed = {}
+    sources = np.array(s.sources)
+    for src in sorted(set(s.sources)):
+        if not any(src.startswith(pfx) for pfx in noisy_prefixes):
+            continue
+        idx = np.nonzero(sources == src)[0]
+        k = int(len(idx) * drop_percent / 100)
+        if k == 0:
+            continue
+        keep[idx[np.argsort(p_label[idx])[:k]]] = False
+        removed[src] = k
+    return keep, removed
+
+
 def split_masks(ds: ImageSet, val_percent: int = 15) -> tuple[np.ndarray, np.ndarray]:
     s = np.array([split_of(p, val_percent) for p in ds.paths])
     return s == "train", s == "val"

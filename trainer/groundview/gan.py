@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .common import SCENE_CLASSES, TERRAIN_CLASSES
+from .common import SCENE_CLASSES
 from .compat import compatibility_matrix
 
 LATENT_DIM = 8          # the encoder's latent (the service's `latent`)
@@ -385,7 +385,3 @@ def scene_onehot(labels: np.ndarray) -> np.ndarray:
     out = np.zeros((len(labels), len(SCENE_CLASSES)), dtype=np.float32)
     out[np.arange(len(labels)), labels] = 1
     return out
-
-
-def terrain_index(name: str) -> int:
-    return TERRAIN_CLASSES.index(name)

@@ -23,8 +23,9 @@ import torch.nn.functional as F
 from pathlib import Path
 
 from .common import SCENE_CLASSES, read_json
+from .compat import compatibility_matrix
 from .data import normalise, resize
-from .metrics import frechet_distance, kernel_inception_distance, luminance64, pairwise_ssim
+from .metrics import frechet_distance, kernel_inception_distance, pairwise_ssim
 from .models import JudgeNet
 
 NEAR_DUPLICATE_SSIM = 0.9
@@ -147,17 +148,15 @@ def nearest_training_ssim(images01: torch.Tensor, train_u8: np.ndarray) -> np.nd
     return np.array(out)
 
 
-def judge_measures(judge_embed_probs, fake_m11: torch.Tensor, real_m11: torch.Tensor, terrain_labels: np.ndarray,
-                   compat: np.ndarray) -> dict:
-    """`judge_embed_probs(images_m11) -> (probs, embeddings)`."""
-    pf, ef = judge_embed_probs(fake_m11)
-    _, er = judge_embed_probs(real_m11)
-    ok = compat[terrain_labels, pf.argmax(1)] > 0
-    kid, kid_sd = kernel_inception_distance(ef, er, subset_size=min(500, len(ef), len(er)))
-    return {"judgeFD": frechet_distance(ef, er), "judgeKID": kid, "judgeKIDStd": kid_sd,
-            "judgeConsistency": float(ok.mean()),
-            "judgeConsistencyByTerrain": {int(t): float(ok[terrain_labels == t].mean()) for t in sorted(set(terrain_labels.tolist()))}}
+def judge_distances(fake_emb: np.ndarray, real_emb: np.ndarray) -> dict:
+    """Fréchet distance and KID between the judge's embeddings of generated and real images."""
+    kid, kid_sd = kernel_inception_distance(fake_emb, real_emb, subset_size=min(500, len(fake_emb), len(real_emb)))
+    return {"judgeFD": frechet_distance(fake_emb, real_emb), "judgeKID": kid, "judgeKIDStd": kid_sd}
 
 
-__all__ = ["load_judge", "judge_outputs", "near_duplicate_share", "two_sample_accuracy", "birthday_test", "nearest_training_ssim", "judge_measures",
-           "luminance64", "NEAR_DUPLICATE_SSIM"]
+def judge_consistency(probs: np.ndarray, terrain_labels: np.ndarray, names: list[str]) -> dict:
+    """Share of pictures the judge puts in a ground class their terrain's compatibility row
+    allows, overall and per terrain (`names` indexed by terrain label)."""
+    ok = compatibility_matrix()[terrain_labels, probs.argmax(1)] > 0
+    return {"judgeConsistency": float(ok.mean()),
+            "judgeConsistencyByTerrain": {names[t]: float(ok[terrain_labels == t].mean()) for t in sorted(set(terrain_labels.tolist()))}}
