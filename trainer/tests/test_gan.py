@@ -76,6 +76,17 @@ def run(*args):
     return r.stdout
 
 
+def test_translation_shifts_by_reflection_and_never_pads_with_zeros():
+    torch.manual_seed(0)
+    x = torch.rand(16, 3, 32, 32) + 0.5                        # no zero anywhere
+    y = diff_augment(x, ("translation",))
+    assert y.shape == x.shape and bool((y > 0).all())
+    padded = torch.nn.functional.pad(x, [4, 4, 4, 4], mode="reflect")
+    for i in range(16):                                        # each output is a window of the reflected input
+        found = any(torch.equal(y[i], padded[i, :, dy:dy + 32, dx:dx + 32]) for dy in range(9) for dx in range(9))
+        assert found
+
+
 def test_training_resumes_from_its_checkpoint(tmp_path):
     run(TRAINER / "prepare_gan_data.py", "--dry-run", "--runs", tmp_path, "--models", TRAINER.parent / "models")
     out = run(TRAINER / "train_gan.py", "--dry-run", "--runs", tmp_path, "--max-steps", "2", "--out", tmp_path / "out")
