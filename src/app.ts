@@ -2,7 +2,7 @@
 import "reflect-metadata";
 import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
-import type { Settings } from "./config/settings.js";
+import { DEFAULT_TILE_SOURCE, type Settings } from "./config/settings.js";
 import { type Database, openDatabase } from "./db/database.js";
 import { TileAnalysisService } from "./analysis/tile-analysis.service.js";
 import { ErrorCode } from "./errors/error-codes.js";
@@ -21,6 +21,7 @@ import { TileService } from "./tile/tile.service.js";
 import { createTileSource } from "./tiles/sources/source-factory.js";
 import { TileCache } from "./tiles/tile-cache.js";
 import { TileStore } from "./tiles/tile-store.js";
+import { latestSample, loadSample, type SampleLoadReport } from "./tiles/sample-area.js";
 
 /** Zoom of the `tile` metadata query when none is given; the model queries pick theirs from the terrain model's footprint. */
 export const DEFAULT_ZOOM = 17;
@@ -33,6 +34,8 @@ export interface App {
   readonly db: Database;
   readonly tileCache: TileCache;
   readonly metrics: Metrics;
+  /** The bundled sample area, when it was loaded under the default source. */
+  readonly sampleArea?: SampleLoadReport;
   close(): Promise<void>;
 }
 
@@ -45,6 +48,7 @@ export async function startApp(settings: Settings): Promise<App> {
   });
   const store = new TileStore(db.prisma);
   const source = createTileSource(settings, settings.tileSource === "imported" ? await store.pinnedCoverage("imported") : undefined);
+  const sampleArea = await loadSampleArea(settings, store, source.id);
   const tileCache = new TileCache(
     store,
     source,
@@ -105,6 +109,7 @@ export async function startApp(settings: Settings): Promise<App> {
     uploadLimits: { maxBytes: settings.photoMaxBytes },
     corsOrigins: settings.corsOrigins,
     baseUrl: () => tiles.baseUrl,
+    sampleArea,
     ready: async () => {
       await db.ping();
       if (!models) throw new Error(modelError);
@@ -141,12 +146,29 @@ export async function startApp(settings: Settings): Promise<App> {
     db,
     tileCache,
     metrics,
+    sampleArea,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await release();
     },
   };
+}
+
+/**
+ * Stores the latest bundled sample area pinned under the default source (see sample-area.ts).
+ * Other sources are left alone. A sample that cannot be read is reported and skipped: the
+ * service works without it.
+ */
+async function loadSampleArea(settings: Settings, store: TileStore, sourceId: string): Promise<SampleLoadReport | undefined> {
+  if (!settings.sampleArea || settings.tileSource !== DEFAULT_TILE_SOURCE) return undefined;
+  try {
+    const latest = latestSample(settings.sampleArea);
+    return latest ? await loadSample(store, sourceId, latest.file, settings.tileMaxPixels) : undefined;
+  } catch (err) {
+    console.error(`sample area not loaded: ${(err as Error).message}`);
+    return undefined;
+  }
 }
 
 function buildModelServices(registry: ModelRegistry, db: Database, tileCache: TileCache, metrics: Metrics, s: Settings): ModelServices {

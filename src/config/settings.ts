@@ -13,6 +13,8 @@ export interface Settings {
   readonly dataDir: string;
   /** XYZ template, `mbtiles:` path, directory, preset name, or `imported`. */
   readonly tileSource: string;
+  /** Folder of sample-area MBTiles loaded under the default source at start; undefined: off. */
+  readonly sampleArea: string | undefined;
   readonly tileMinZoom: number | undefined;
   readonly tileMaxZoom: number | undefined;
   readonly tileAttribution: string | undefined;
@@ -44,6 +46,9 @@ export interface Settings {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** The tile source when TILE_SOURCE is not set (the bundled sample area is loaded under it). */
+export const DEFAULT_TILE_SOURCE = "esri-world-imagery";
 
 export class SettingsError extends Error {}
 
@@ -96,7 +101,8 @@ export function loadSettings(env: Env = process.env): Settings {
     databaseUrl: env.DATABASE_URL || undefined,
     databasePoolSize: int(env, "DATABASE_POOL_SIZE", 10, 1, 200),
     dataDir,
-    tileSource: env.TILE_SOURCE || "esri-world-imagery",
+    tileSource: env.TILE_SOURCE || DEFAULT_TILE_SOURCE,
+    sampleArea: env.SAMPLE_AREA === "off" ? undefined : path.resolve(env.SAMPLE_AREA || "./sample"),
     tileMinZoom: minZoom,
     tileMaxZoom: maxZoom,
     tileAttribution: env.TILE_ATTRIBUTION || undefined,

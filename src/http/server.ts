@@ -14,6 +14,7 @@ import { LANDSCAPE_ROUTE, serveLandscape } from "./landscapes.route.js";
 import { type AllowedOrigins, allowAnyOrigin, graphqlCorsHeaders, graphqlPreflight, publicPreflight } from "./cors.js";
 import { notFound, sendError, sendJson } from "./respond.js";
 import { serveTile, TILE_ROUTE } from "./tiles.route.js";
+import { sampleCentre, type SampleMetadata } from "../tiles/sample-area.js";
 
 /** The satellite layer's TileJSON. */
 export const TILEJSON_ROUTE = "/tiles/satellite.json";
@@ -30,11 +31,15 @@ export interface HttpDeps {
   corsOrigins: AllowedOrigins;
   /** Absolute base of the URLs handed out (known once the server listens). */
   baseUrl: () => string;
+  /** The bundled sample area stored under the source, if any: named in the attribution, and where maps open. */
+  sampleArea?: SampleMetadata;
 }
 
 /** TileJSON 3.0.0 of the satellite layer: what a map client needs to draw it. */
 function tileJson(d: HttpDeps): Record<string, unknown> {
   const s = d.tileCache.source;
+  const sample = d.sampleArea;
+  const centre = sample ? sampleCentre(sample) : undefined;
   return {
     tilejson: "3.0.0",
     name: `Groundview satellite (${s.id})`,
@@ -43,8 +48,16 @@ function tileJson(d: HttpDeps): Record<string, unknown> {
     minzoom: s.zoom.minZoom,
     maxzoom: s.zoom.maxZoom,
     bounds: s.bounds ?? [-180, -85.051129, 180, 85.051129],
-    attribution: s.attribution,
+    attribution: sample ? `${s.attribution}; sample area: ${sample.attribution}` : s.attribution,
+    // Where a map opens: the offline sample area when it is loaded (zoom 15 shows whole sample tiles).
+    center: centre ? [centre.lon, centre.lat, Math.min(15, sample!.maxZoom)] : s.bounds ? centreOf(s.bounds) : [0, 20, 2],
+    ...(sample ? { sampleArea: { bounds: sample.bounds, date: sample.date, minzoom: sample.minZoom, maxzoom: sample.maxZoom } } : {}),
   };
+}
+
+function centreOf(b: readonly number[]): [number, number, number] {
+  const span = Math.max(b[2] - b[0], b[3] - b[1]);
+  return [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2, Math.max(0, Math.min(16, Math.round(Math.log2(360 / Math.max(span, 1e-6)))))];
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, d: HttpDeps): Promise<[string, number]> {

@@ -64,7 +64,19 @@ export async function rasterInfo(file: string): Promise<GdalInfo> {
   return JSON.parse(stdout) as GdalInfo;
 }
 
-export async function importRaster(store: TileStore, o: ImportOptions): Promise<ImportReport> {
+/** One tile GDAL cut from a raster: XYZ key and PNG bytes (RGBA; transparent where the raster has no data). */
+export interface RasterTile {
+  key: { z: number; x: number; y: number };
+  bytes: Buffer;
+}
+
+export type TilingOptions = Pick<ImportOptions, "file" | "minZoom" | "maxZoom" | "bands" | "scale" | "log">;
+
+/** The raster's footprint (EPSG:4326 box) and its Web Mercator tiles, cut by GDAL into a temporary folder. */
+export async function tileRaster(
+  o: TilingOptions,
+  onTile: (t: RasterTile) => Promise<void>,
+): Promise<{ bbox: [number, number, number, number] }> {
   const log = o.log ?? (() => undefined);
   if (o.minZoom > o.maxZoom || o.minZoom < 0 || o.maxZoom > 22) throw new Error("zoom range must satisfy 0 <= min <= max <= 22");
   const info = await rasterInfo(o.file);
@@ -88,31 +100,31 @@ export async function importRaster(store: TileStore, o: ImportOptions): Promise<
     await run("gdal2tiles.py", ["--xyz", "-z", `${o.minZoom}-${o.maxZoom}`, "-r", "bilinear", "-w", "none", "--processes=2", vrt, out], {
       maxBuffer: 64 * 1024 * 1024,
     });
-    const report: ImportReport = { tiles: 0, zooms: {}, bbox };
-    const now = new Date();
-    const never = new Date("9999-12-31T00:00:00Z");
     for (const z of (await readdir(out)).filter((n) => /^\d+$/.test(n))) {
       for (const x of await readdir(path.join(out, z))) {
         for (const f of await readdir(path.join(out, z, x))) {
           const m = /^(\d+)\.png$/.exec(f);
           if (!m) continue;
-          const bytes = await readFile(path.join(out, z, x, f));
-          const contentType = await checkTileImage(bytes, o.maxPixels);
-          const key = { z: Number(z), x: Number(x), y: Number(m[1]) };
-          await store.putAvailable(o.source, key, {
-            bytes,
-            contentType,
-            fetchedAt: now,
-            expiresAt: never,
-            pinned: true,
-          });
-          report.tiles++;
-          report.zooms[key.z] = (report.zooms[key.z] ?? 0) + 1;
+          await onTile({ key: { z: Number(z), x: Number(x), y: Number(m[1]) }, bytes: await readFile(path.join(out, z, x, f)) });
         }
       }
     }
-    return report;
+    return { bbox };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+export async function importRaster(store: TileStore, o: ImportOptions): Promise<ImportReport> {
+  const now = new Date();
+  const never = new Date("9999-12-31T00:00:00Z");
+  const report: ImportReport = { tiles: 0, zooms: {}, bbox: [0, 0, 0, 0] };
+  const { bbox } = await tileRaster(o, async ({ key, bytes }) => {
+    const contentType = await checkTileImage(bytes, o.maxPixels);
+    await store.putAvailable(o.source, key, { bytes, contentType, fetchedAt: now, expiresAt: never, pinned: true });
+    report.tiles++;
+    report.zooms[key.z] = (report.zooms[key.z] ?? 0) + 1;
+  });
+  report.bbox = bbox;
+  return report;
 }

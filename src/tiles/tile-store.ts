@@ -143,6 +143,14 @@ export class TileStore {
     return { minZoom: Number(r.minz), maxZoom: Number(r.maxz), bounds: [Number(r.w), Number(r.s), Number(r.e), Number(r.n)] };
   }
 
+  /** Content hashes of a source's pinned tiles within a zoom range, by "z/x/y". */
+  async pinnedHashes(source: string, minZoom: number, maxZoom: number): Promise<Map<string, string>> {
+    const rows = await this.prisma.$queryRaw<{ z: number; x: number; y: number; h: string }[]>`
+      SELECT z, x, y, content_hash AS h FROM satellite_tile
+      WHERE source = ${source} AND pinned AND status = 'AVAILABLE' AND z BETWEEN ${minZoom} AND ${maxZoom}`;
+    return new Map(rows.map((r) => [`${r.z}/${r.x}/${r.y}`, r.h]));
+  }
+
   async count(source: string): Promise<number> {
     return this.prisma.satelliteTile.count({ where: { source } });
   }

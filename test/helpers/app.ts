@@ -10,6 +10,7 @@ export async function startTestApp(db: TestDatabase, env: Record<string, string>
     GROUNDVIEW_DATA_DIR: db.dataDir,
     ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
     UPSTREAM_RETRY_BASE_MS: "5",
+    SAMPLE_AREA: "off",
     ...(process.env.MODELS_DIR ? { MODELS_DIR: process.env.MODELS_DIR } : {}),
     ...env,
   });
