@@ -197,4 +197,29 @@ describe("HTTP and GraphQL", () => {
     const tile = (tj.tiles as string[])[0].replace("{z}", "12").replace("{x}", "654").replace("{y}", "1583");
     assert.equal((await fetch(tile)).status, 200, "the template points at real tiles");
   });
+
+  test("the map page: /, its scripts and MapLibre are served from the service, with ETags and a content security policy", async () => {
+    const page = await fetch(`${app.url}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get("content-type") ?? "", /^text\/html/);
+    assert.match(page.headers.get("content-security-policy") ?? "", /default-src 'self'/);
+    const html = await page.text();
+    for (const src of ["/web/app.js", "/vendor/maplibre-gl/maplibre-gl.css", "/web/app.css"]) assert.ok(html.includes(src), src);
+    for (const asset of [
+      "/web/app.js",
+      "/web/exif-gps.js",
+      "/vendor/maplibre-gl/maplibre-gl.mjs",
+      "/vendor/maplibre-gl/maplibre-gl-worker.mjs",
+    ]) {
+      const r = await fetch(`${app.url}${asset}`);
+      assert.equal(r.status, 200, asset);
+      assert.match(r.headers.get("content-type") ?? "", /^text\/javascript/);
+      const again = await fetch(`${app.url}${asset}`, { headers: { "if-none-match": r.headers.get("etag") ?? "" } });
+      assert.equal(again.status, 304, asset);
+    }
+    // Only the listed files: nothing else on disk is reachable.
+    for (const p of ["/web/../package.json", "/vendor/maplibre-gl/package.json", "/web/nope.js", "/index.html"]) {
+      assert.equal((await fetch(`${app.url}${p}`)).status, 404, p);
+    }
+  });
 });

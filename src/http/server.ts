@@ -14,6 +14,7 @@ import { LANDSCAPE_ROUTE, serveLandscape } from "./landscapes.route.js";
 import { type AllowedOrigins, allowAnyOrigin, graphqlCorsHeaders, graphqlPreflight, publicPreflight } from "./cors.js";
 import { notFound, sendError, sendJson } from "./respond.js";
 import { serveTile, TILE_ROUTE } from "./tiles.route.js";
+import { loadStaticAssets, serveStatic } from "./static.route.js";
 import { sampleCentre, type SampleMetadata } from "../tiles/sample-area.js";
 
 /** The satellite layer's TileJSON. */
@@ -60,7 +61,12 @@ function centreOf(b: readonly number[]): [number, number, number] {
   return [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2, Math.max(0, Math.min(16, Math.round(Math.log2(360 / Math.max(span, 1e-6)))))];
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, d: HttpDeps): Promise<[string, number]> {
+async function route(
+  req: IncomingMessage,
+  res: ServerResponse,
+  d: HttpDeps,
+  assets: ReturnType<typeof loadStaticAssets>,
+): Promise<[string, number]> {
   const path = (req.url ?? "/").split("?", 1)[0];
   const method = req.method ?? "GET";
   if (path === "/graphql") {
@@ -79,6 +85,8 @@ async function route(req: IncomingMessage, res: ServerResponse, d: HttpDeps): Pr
   if (tile) return ["tile", await serveTile(req, res, d.tileCache, tile)];
   if (landscape) return ["landscape", await serveLandscape(req, res, d.models, landscape)];
   if (path === TILEJSON_ROUTE) return ["tilejson", sendJson(res, 200, tileJson(d))];
+  const file = assets.get(path);
+  if (file) return ["page", serveStatic(req, res, file)];
   if (path === "/healthz") {
     try {
       await d.ready();
@@ -103,9 +111,10 @@ async function route(req: IncomingMessage, res: ServerResponse, d: HttpDeps): Pr
 }
 
 export function createHttpServer(d: HttpDeps): Server {
+  const assets = loadStaticAssets();
   return createServer((req, res) => {
     const start = process.hrtime.bigint();
-    route(req, res, d)
+    route(req, res, d, assets)
       .catch((err) => ["other", res.headersSent ? (res.destroy(), 500) : sendError(res, err)] as [string, number])
       .then(([name, status]) => {
         d.metrics.httpDuration.observe({ route: name, status: String(status) }, Number(process.hrtime.bigint() - start) / 1e9);
