@@ -177,8 +177,9 @@ class GanTrainer:
     def save(self, folder: Path):
         save_checkpoint(folder, self.G, self.G_ema, self.D, self.opt_g, self.opt_d, self.meta())
 
-    def load(self, folder: Path):
-        meta = load_checkpoint(folder, self.G, self.G_ema, self.D, self.opt_g, self.opt_d, self.device)
+    def load(self, folder: Path, reset_optimizers: bool = False):
+        opts = (None, None) if reset_optimizers else (self.opt_g, self.opt_d)
+        meta = load_checkpoint(folder, self.G, self.G_ema, self.D, *opts, self.device)
         for opt, lr in ((self.opt_g, self.args.lr_g), (self.opt_d, self.args.lr_d)):
             for group in opt.param_groups:          # this invocation's learning rates, not the saved ones
                 group["lr"] = lr
@@ -274,6 +275,10 @@ def main(argv=None) -> int:
     p.add_argument("--fade-kimg", type=float, default=20.0, help="thousand images over which 128 px fades in")
     p.add_argument("--ckpt-minutes", type=float, default=3.0)
     p.add_argument("--eval-minutes", type=float, default=6.0)
+    p.add_argument("--reset-optimizers", action="store_true",
+                   help="on --resume, start Adam's moments afresh (weights are kept): a second-moment estimate "
+                        "remembered from a phase of large gradients can freeze a discriminator whose gradients "
+                        "have become small (seen: hinge loss stuck at 2.0, R1 ~1e-5)")
     p.add_argument("--out", default=None, help="also copy the final checkpoint, metrics and samples here")
     args = p.parse_args(argv)
     device = setup(args)
@@ -298,8 +303,9 @@ def main(argv=None) -> int:
     if args.resume is not None:
         src = Path(args.resume) if args.resume else ckpt_dir
         if (src / "meta.json").exists():
-            m = tr.load(src)
-            print(f"[gan] resumed from {src} at step {m['step']} ({m['imagesSeen']} images, {m['seconds'] / 60:.0f} min)", flush=True)
+            m = tr.load(src, reset_optimizers=args.reset_optimizers)
+            print(f"[gan] resumed from {src} at step {m['step']} ({m['imagesSeen']} images, {m['seconds'] / 60:.0f} min)"
+                  f"{', Adam moments reset' if args.reset_optimizers else ''}", flush=True)
         else:
             print(f"[gan] nothing to resume in {src}: starting anew", flush=True)
     print(f"[gan] G {sum(q.numel() for q in tr.G.parameters()) / 1e6:.2f}M params, "
