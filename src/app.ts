@@ -1,7 +1,7 @@
 /** Wires config -> database -> tile cache -> schema -> HTTP server. Used by index.ts and tests. */
 import "reflect-metadata";
 import type { AddressInfo } from "node:net";
-import { ApolloServer } from "@apollo/server";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { DEFAULT_TILE_SOURCE, type Settings } from "./config/settings.js";
 import { type Database, openDatabase } from "./db/database.js";
 import { TileAnalysisService } from "./analysis/tile-analysis.service.js";
@@ -22,6 +22,9 @@ import { createTileSource } from "./tiles/sources/source-factory.js";
 import { TileCache } from "./tiles/tile-cache.js";
 import { TileStore } from "./tiles/tile-store.js";
 import { latestSample, loadSample, type SampleLoadReport } from "./tiles/sample-area.js";
+import { ApiKeyStore } from "./limits/api-keys.js";
+import { armorProtections, costLimitPlugin, databaseCostProbe } from "./limits/limits.plugin.js";
+import { RateLimits } from "./limits/rate-limits.js";
 
 /** Zoom of the `tile` metadata query when none is given; the model queries pick theirs from the terrain model's footprint. */
 export const DEFAULT_ZOOM = 17;
@@ -34,6 +37,8 @@ export interface App {
   readonly db: Database;
   readonly tileCache: TileCache;
   readonly metrics: Metrics;
+  /** The API keys this service checks (revoking through it takes effect at once). */
+  readonly apiKeys: ApiKeyStore;
   /** The bundled sample area, when it was loaded under the default source. */
   readonly sampleArea?: SampleLoadReport;
   close(): Promise<void>;
@@ -67,22 +72,11 @@ export async function startApp(settings: Settings): Promise<App> {
     },
     metrics,
   );
-  const apollo = new ApolloServer<GraphQLContext>({
-    schema: await buildGroundviewSchema(),
-    csrfPrevention: true,
-    introspection: true,
-    includeStacktraceInErrorResponses: false,
-    // src/index.ts owns SIGINT/SIGTERM and stops everything in order; Apollo's own handlers
-    // would stop it a second time, concurrently, and could leave shutdown hanging.
-    stopOnTerminationSignals: false,
-    formatError: formatError(settings.production),
-  });
-  await apollo.start();
   const tiles = new TileService(tileCache, DEFAULT_ZOOM);
   let registry: ModelRegistry | undefined;
   let modelError: string | undefined;
   try {
-    registry = await ModelRegistry.load(settings.modelsDir, { intraOpThreads: settings.onnxIntraOpThreads });
+    registry = await ModelRegistry.load(settings.modelsDir, { intraOpThreads: settings.onnxIntraOpThreads, nice: settings.inferenceNice });
     registry.onRun = (op, n, seconds) => {
       metrics.inferenceBatchSize.observe({ op }, n);
       metrics.inferenceRunSeconds.observe({ op }, seconds);
@@ -93,6 +87,43 @@ export async function startApp(settings: Settings): Promise<App> {
     console.error(modelError);
   }
   const models = registry ? buildModelServices(registry, db, tileCache, metrics, settings) : undefined;
+  const apiKeys = new ApiKeyStore(db.prisma);
+  const rateLimits = new RateLimits(
+    { anonymousPerMinute: settings.rateLimitAnonymousPerMinute, trustProxy: settings.trustProxy, pool: db.pool },
+    apiKeys,
+  );
+  const armor = armorProtections({
+    maxTokens: settings.queryMaxTokens,
+    maxAliases: settings.queryMaxAliases,
+    maxDepth: settings.queryMaxDepth,
+    maxDirectives: settings.queryMaxDirectives,
+    maxCost: settings.queryMaxCost,
+  });
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema: await buildGroundviewSchema(),
+    csrfPrevention: true,
+    introspection: true,
+    includeStacktraceInErrorResponses: false,
+    // src/index.ts owns SIGINT/SIGTERM and stops everything in order; Apollo's own handlers
+    // would stop it a second time, concurrently, and could leave shutdown hanging.
+    stopOnTerminationSignals: false,
+    formatError: formatError(settings.production),
+    // Query limits before any work: the parser stops at maxTokens; armor's rules bound aliases,
+    // depth and directives; the plugin refuses costly operations and charges the client.
+    parseOptions: { maxTokens: settings.queryMaxTokens },
+    validationRules: armor.validationRules,
+    allowBatchedHttpRequests: false,
+    plugins: [
+      ...(armor.plugins as ApolloServerPlugin<GraphQLContext>[]),
+      costLimitPlugin<GraphQLContext>({
+        maxCost: settings.queryMaxCost,
+        rateLimits,
+        maxTilesPerBox: settings.terrainFilterMaxTiles,
+        probe: models && databaseCostProbe(db.prisma, tileCache.source.id, registry!.version, (lat) => models.landscape.defaultZoom(lat)),
+      }),
+    ],
+  });
+  await apollo.start();
   const context: GraphQLContext = {
     tiles,
     models: () => {
@@ -108,6 +139,7 @@ export async function startApp(settings: Settings): Promise<App> {
     models,
     uploadLimits: { maxBytes: settings.photoMaxBytes },
     corsOrigins: settings.corsOrigins,
+    rateLimits,
     baseUrl: () => tiles.baseUrl,
     sampleArea,
     ready: async () => {
@@ -146,6 +178,7 @@ export async function startApp(settings: Settings): Promise<App> {
     db,
     tileCache,
     metrics,
+    apiKeys,
     sampleArea,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));

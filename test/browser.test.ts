@@ -40,7 +40,13 @@ describe("map page in Chromium", () => {
     await mkdir(ARTIFACTS, { recursive: true });
     db = await createTestDatabase("embedded");
     // The default source with the bundled sample area; a box limit small enough to test its error.
-    app = await startTestApp(db, { SAMPLE_AREA: path.resolve("sample"), TERRAIN_FILTER_MAX_TILES: "20" });
+    app = await startTestApp(db, {
+      SAMPLE_AREA: path.resolve("sample"),
+      TERRAIN_FILTER_MAX_TILES: "20",
+      // The service's default limits, not the unthrottled ones of the other suites.
+      QUERY_MAX_COST: "1000",
+      RATE_LIMIT_ANONYMOUS_PER_MINUTE: "10000",
+    });
     assert.ok(app.sampleArea, "the sample area was loaded");
     browser = await chromium.launch({
       executablePath: CHROMIUM,

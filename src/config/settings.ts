@@ -33,6 +33,8 @@ export interface Settings {
   readonly publicUrl: string | undefined;
   readonly modelsDir: string;
   readonly onnxIntraOpThreads: number;
+  /** Niceness of the inference threads: model runs yield the CPU to cached answers. */
+  readonly inferenceNice: number;
   readonly analysisMemoryBytes: number;
   readonly analysisConcurrency: number;
   readonly terrainFilterMaxTiles: number;
@@ -43,6 +45,19 @@ export interface Settings {
   /** Where uploaded photos are kept; undefined: they are not stored. */
   readonly uploadDir: string | undefined;
   readonly production: boolean;
+  /** GraphQL documents over this many tokens are refused while parsing. */
+  readonly queryMaxTokens: number;
+  readonly queryMaxAliases: number;
+  readonly queryMaxDepth: number;
+  readonly queryMaxDirectives: number;
+  /** Largest estimated cost of one GraphQL operation (units of about 1 ms of work). */
+  readonly queryMaxCost: number;
+  /** Cost units a minute for clients without an API key (0: unlimited). */
+  readonly rateLimitAnonymousPerMinute: number;
+  /** Quota of a new API key unless the CLI is given one. */
+  readonly rateLimitKeyPerMinute: number;
+  /** Take the client address from X-Forwarded-For (behind a proxy you run). */
+  readonly trustProxy: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -121,6 +136,7 @@ export function loadSettings(env: Env = process.env): Settings {
     publicUrl: env.PUBLIC_URL || undefined,
     modelsDir: path.resolve(env.MODELS_DIR || "./models"),
     onnxIntraOpThreads: int(env, "ONNX_INTRA_OP_THREADS", 2, 1, 64),
+    inferenceNice: int(env, "INFERENCE_NICE", 10, 0, 19),
     analysisMemoryBytes: int(env, "ANALYSIS_MEMORY_CACHE_MB", 64, 0, 16384) * 1024 * 1024,
     analysisConcurrency: int(env, "ANALYSIS_CONCURRENCY", 4, 1, 64),
     terrainFilterMaxTiles: int(env, "TERRAIN_FILTER_MAX_TILES", 1024, 1, 100000),
@@ -129,5 +145,13 @@ export function loadSettings(env: Env = process.env): Settings {
     photoMaxPixels: int(env, "PHOTO_MAX_PIXELS", 40_000_000, 1024, 400_000_000),
     uploadDir: env.UPLOAD_DIR ? path.resolve(env.UPLOAD_DIR) : undefined,
     production: env.NODE_ENV === "production",
+    queryMaxTokens: int(env, "QUERY_MAX_TOKENS", 2000, 100, 1_000_000),
+    queryMaxAliases: int(env, "QUERY_MAX_ALIASES", 15, 1, 10_000),
+    queryMaxDepth: int(env, "QUERY_MAX_DEPTH", 10, 2, 1000),
+    queryMaxDirectives: int(env, "QUERY_MAX_DIRECTIVES", 20, 1, 10_000),
+    queryMaxCost: int(env, "QUERY_MAX_COST", 1000, 1, 100_000_000),
+    rateLimitAnonymousPerMinute: int(env, "RATE_LIMIT_ANONYMOUS_PER_MINUTE", 10_000, 0, 1_000_000_000),
+    rateLimitKeyPerMinute: int(env, "RATE_LIMIT_KEY_PER_MINUTE", 60_000, 1, 1_000_000_000),
+    trustProxy: ["1", "true", "yes"].includes((env.TRUST_PROXY ?? "").toLowerCase()),
   });
 }

@@ -22,6 +22,8 @@ export interface Database {
   readonly kind: DatabaseKind;
   readonly prisma: PrismaClient;
   readonly migrations: MigrationReport;
+  /** The server's connection pool (server mode only), for what shares counters across processes. */
+  readonly pool?: pg.Pool;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -100,6 +102,7 @@ async function openServer(url: string, poolSize: number, migrationsDir: string):
     kind: "server",
     prisma,
     migrations,
+    pool,
     ping: async () => void (await pool.query("SELECT 1")),
     close: async () => {
       await prisma.$disconnect();

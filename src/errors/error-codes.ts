@@ -27,6 +27,12 @@ export enum ErrorCode {
   METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED",
   /** A cross-origin /graphql request or preflight from an origin not in CORS_ORIGINS. */
   ORIGIN_NOT_ALLOWED = "ORIGIN_NOT_ALLOWED",
+  /** An operation whose estimated cost is over QUERY_MAX_COST (`cost`, `limit` and the costliest `fields` in the error). */
+  QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY",
+  /** The client's cost-per-minute quota is used up (`retryAfterSeconds` in the error, Retry-After header). */
+  RATE_LIMITED = "RATE_LIMITED",
+  /** An API key that is unknown or revoked. */
+  INVALID_API_KEY = "INVALID_API_KEY",
   /** Request route not found. */
   NOT_FOUND = "NOT_FOUND",
   INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR",
@@ -46,6 +52,9 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   [ErrorCode.DATABASE_UNAVAILABLE]: 503,
   [ErrorCode.METHOD_NOT_ALLOWED]: 405,
   [ErrorCode.ORIGIN_NOT_ALLOWED]: 403,
+  [ErrorCode.QUERY_TOO_COSTLY]: 400,
+  [ErrorCode.RATE_LIMITED]: 429,
+  [ErrorCode.INVALID_API_KEY]: 401,
   [ErrorCode.NOT_FOUND]: 404,
   [ErrorCode.INTERNAL_SERVER_ERROR]: 500,
 });

@@ -3,6 +3,7 @@ import type { SimilarPlacesService } from "../similar-places/similar-places.serv
 import type { TerrainFilterService } from "../terrain-filter/terrain-filter.service.js";
 import type { TileService } from "../tile/tile.service.js";
 import type { PhotoValidationService } from "../validate-photo/validate-photo.service.js";
+import type { RequestLimits } from "../limits/limits.plugin.js";
 
 /** The services that need the models; absent when models/ could not be loaded. */
 export interface ModelServices {
@@ -17,4 +18,6 @@ export interface GraphQLContext {
   tiles: TileService;
   /** The model services, or a MODEL_UNAVAILABLE error. */
   models(): ModelServices;
+  /** This request's client, cost and rate-limit charge (per request; absent outside HTTP). */
+  limits?: RequestLimits;
 }

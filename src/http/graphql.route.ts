@@ -4,6 +4,9 @@ import type { GraphQLContext } from "../graphql/context.js";
 import processRequest from "graphql-upload/processRequest.mjs";
 import { ErrorCode } from "../errors/error-codes.js";
 import { sendGraphQLError } from "./respond.js";
+import { GroundviewError } from "../errors/errors.js";
+import type { RequestLimits } from "../limits/limits.plugin.js";
+import { rateLimitedError, rateLimitHeaders, type RateLimits } from "../limits/rate-limits.js";
 
 export interface UploadLimits {
   /** Largest uploaded file; one byte more is refused with PAYLOAD_TOO_LARGE. */
@@ -31,7 +34,23 @@ export async function serveGraphQL(
   apollo: ApolloServer<GraphQLContext>,
   context: GraphQLContext,
   uploads: UploadLimits,
+  rateLimits: RateLimits,
 ): Promise<number> {
+  // Who is asking comes first: a bad API key is refused before the body is read.
+  let limits: RequestLimits;
+  try {
+    limits = { client: await rateLimits.identify(req) };
+  } catch (err) {
+    if (err instanceof GroundviewError) return sendGraphQLError(res, err.httpStatus, err.code, err.message);
+    throw err;
+  }
+  // A client whose minute is used up is refused before its request is read, parsed or costed.
+  const spent = await rateLimits.exhausted(limits.client);
+  if (spent) {
+    const e = rateLimitedError(spent);
+    for (const [k, v] of Object.entries(rateLimitHeaders(spent))) res.setHeader(k, v);
+    return sendGraphQLError(res, 429, e.code, e.message, { retryAfterSeconds: spent.resetSeconds, limit: spent.limit });
+  }
   const headers = new HeaderMap();
   for (const [k, v] of Object.entries(req.headers)) {
     if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
@@ -82,11 +101,13 @@ export async function serveGraphQL(
       search: url.search,
       body,
     },
-    context: async () => context,
+    context: async () => ({ ...context, limits }),
   });
-  const status = result.status ?? 200;
+  // Refusals before execution (cost, rate limit) set their own status; the charge sets the RateLimit headers.
+  const status = limits.status ?? result.status ?? 200;
   const out: Record<string, string> = {};
   for (const [k, v] of result.headers) out[k] = v;
+  if (limits.charge) Object.assign(out, rateLimitHeaders(limits.charge));
   if (result.body.kind === "complete") {
     out["content-length"] = String(Buffer.byteLength(result.body.string));
     res.writeHead(status, out);

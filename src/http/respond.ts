@@ -20,8 +20,13 @@ export function sendJson(res: ServerResponse, status: number, obj: unknown): num
 }
 
 /** A GraphQL-shaped error body, for requests refused before Apollo sees them. */
-export const sendGraphQLError = (res: ServerResponse, status: number, code: string, message: string) =>
-  sendJson(res, status, { errors: [{ message, extensions: { code } }] });
+export const sendGraphQLError = (
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  details: Record<string, unknown> = {},
+) => sendJson(res, status, { errors: [{ message, extensions: { code, ...details } }] });
 
 export const notFound = (res: ServerResponse) => sendError(res, new GroundviewError(ErrorCode.NOT_FOUND, "no such route"));
 

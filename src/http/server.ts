@@ -15,6 +15,10 @@ import { type AllowedOrigins, allowAnyOrigin, graphqlCorsHeaders, graphqlPreflig
 import { notFound, sendError, sendJson } from "./respond.js";
 import { serveTile, TILE_ROUTE } from "./tiles.route.js";
 import { loadStaticAssets, serveStatic } from "./static.route.js";
+import { rateLimitedError, rateLimitHeaders, type RateLimits } from "../limits/rate-limits.js";
+
+/** Rate-limit cost of one tile or landscape image GET (a cached tile is ~0.6 ms of work). */
+export const IMAGE_GET_COST = 1;
 import { sampleCentre, type SampleMetadata } from "../tiles/sample-area.js";
 
 /** The satellite layer's TileJSON. */
@@ -32,6 +36,7 @@ export interface HttpDeps {
   corsOrigins: AllowedOrigins;
   /** Absolute base of the URLs handed out (known once the server listens). */
   baseUrl: () => string;
+  rateLimits: RateLimits;
   /** The bundled sample area stored under the source, if any: named in the attribution, and where maps open. */
   sampleArea?: SampleMetadata;
 }
@@ -72,7 +77,7 @@ async function route(
   if (path === "/graphql") {
     if (method === "OPTIONS") return ["graphql", graphqlPreflight(req, res, d.corsOrigins)];
     graphqlCorsHeaders(req, res, d.corsOrigins);
-    return ["graphql", await serveGraphQL(req, res, d.apollo, d.context, d.uploadLimits)];
+    return ["graphql", await serveGraphQL(req, res, d.apollo, d.context, d.uploadLimits, d.rateLimits)];
   }
   const tile = TILE_ROUTE.exec(path);
   const landscape = tile ? null : LANDSCAPE_ROUTE.exec(path);
@@ -82,6 +87,12 @@ async function route(
     return ["other", sendError(res, new GroundviewError(ErrorCode.METHOD_NOT_ALLOWED, `${method} is not allowed here`))];
   }
   if (publicRoute) allowAnyOrigin(res);
+  if (tile || landscape) {
+    // Images are charged a fixed cost to the same per-client minute as GraphQL.
+    const charge = await d.rateLimits.charge(await d.rateLimits.identify(req), IMAGE_GET_COST);
+    for (const [k, v] of Object.entries(rateLimitHeaders(charge))) res.setHeader(k, v);
+    if (!charge.allowed) return [tile ? "tile" : "landscape", sendError(res, rateLimitedError(charge, IMAGE_GET_COST))];
+  }
   if (tile) return ["tile", await serveTile(req, res, d.tileCache, tile)];
   if (landscape) return ["landscape", await serveLandscape(req, res, d.models, landscape)];
   if (path === TILEJSON_ROUTE) return ["tilejson", sendJson(res, 200, tileJson(d))];

@@ -7,12 +7,23 @@
  * rows (see ModelRegistry, which also merges concurrent requests into one batch).
  */
 import { parentPort, workerData } from "node:worker_threads";
+import os from "node:os";
 import path from "node:path";
 import ort from "onnxruntime-node";
 import type { Manifest } from "./manifest.js";
 import type { WorkerData, WorkerRequest, WorkerResponse } from "./worker-protocol.js";
 
-const { dir, manifest, intraOpThreads } = workerData as WorkerData;
+const { dir, manifest, intraOpThreads, nice } = workerData as WorkerData;
+// Model runs yield the CPU to the event loop: on Linux the nice value is per thread, so setting it
+// here, before the sessions start their thread pools, lowers only this thread and onnxruntime's.
+// Cached answers (served on the main thread) then stay fast while heavy requests queue here.
+if (nice) {
+  try {
+    os.setPriority(nice);
+  } catch {
+    // lowering priority is always allowed on Linux; elsewhere it may not be, and then it is only slower
+  }
+}
 const m: Manifest["models"] = manifest.models;
 const options: ort.InferenceSession.SessionOptions = {
   intraOpNumThreads: intraOpThreads,

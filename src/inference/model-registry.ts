@@ -21,6 +21,8 @@ import type { WorkerData, WorkerRequest, WorkerResponse } from "./worker-protoco
 
 export interface InferenceOptions {
   intraOpThreads: number;
+  /** Scheduling niceness of the inference threads (0: as the main thread). */
+  nice?: number;
 }
 
 /** Most images (or latents) one worker run takes. */
@@ -90,7 +92,7 @@ export class ModelRegistry {
       if (t !== undefined && !(Number.isFinite(t) && t > 0))
         throw new Error(`manifest: validation temperature ${t} is not a positive number`);
     }
-    const data: WorkerData = { dir, manifest, intraOpThreads: opts.intraOpThreads };
+    const data: WorkerData = { dir, manifest, intraOpThreads: opts.intraOpThreads, nice: opts.nice ?? 0 };
     const spawn = () => startWorker(data);
     return new ModelRegistry(manifest, await spawn(), spawn);
   }

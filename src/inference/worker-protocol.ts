@@ -5,6 +5,8 @@ export interface WorkerData {
   dir: string;
   manifest: Manifest;
   intraOpThreads: number;
+  /** Nice value of the worker thread and the onnxruntime threads it starts (Linux: per thread). */
+  nice: number;
 }
 
 /**

@@ -11,6 +11,9 @@ export async function startTestApp(db: TestDatabase, env: Record<string, string>
     ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
     UPSTREAM_RETRY_BASE_MS: "5",
     SAMPLE_AREA: "off",
+    // Suites that are not about limits run unthrottled; test/limits.test.ts sets them.
+    RATE_LIMIT_ANONYMOUS_PER_MINUTE: "0",
+    QUERY_MAX_COST: "100000000",
     ...(process.env.MODELS_DIR ? { MODELS_DIR: process.env.MODELS_DIR } : {}),
     ...env,
   });

@@ -1,0 +1,142 @@
+/**
+ * Per-client rate limits on cost per minute (fixed one-minute windows, rate-limiter-flexible).
+ * A client is its API key when it sends one (`x-api-key: gv_…` or `Authorization: Bearer gv_…`),
+ * each key with its own quota; otherwise its address (the socket's, or with TRUST_PROXY the first
+ * X-Forwarded-For hop) with the anonymous quota. Counters live in PostgreSQL when the service
+ * runs on a server database (so every service process on it shares them) and in memory in the
+ * embedded mode (one process per store). GraphQL is charged its estimated cost before it runs,
+ * tile and landscape GETs a fixed cost each.
+ */
+import type { IncomingMessage } from "node:http";
+import type pg from "pg";
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from "rate-limiter-flexible";
+import { ErrorCode } from "../errors/error-codes.js";
+import { GroundviewError } from "../errors/errors.js";
+import type { ApiKeyStore } from "./api-keys.js";
+
+export const WINDOW_SECONDS = 60;
+
+export interface RateLimitOptions {
+  /** Cost units a minute for clients without a key; 0: unlimited. */
+  anonymousPerMinute: number;
+  trustProxy: boolean;
+  /** Server mode: counters in this database, shared by every process on it. */
+  pool?: pg.Pool;
+}
+
+export interface Client {
+  /** Counter key: `key:<id>` or `ip:<address>`. */
+  id: string;
+  kind: "key" | "anonymous";
+  /** Cost units a minute; 0 is unlimited. */
+  perMinute: number;
+  name?: string;
+}
+
+/** The outcome of charging a client: what the RateLimit headers say. */
+export interface Charge {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  resetSeconds: number;
+}
+
+export class RateLimits {
+  private readonly limiters = new Map<number, Promise<RateLimiterAbstract>>();
+
+  constructor(
+    private readonly opts: RateLimitOptions,
+    private readonly keys: ApiKeyStore,
+  ) {}
+
+  /** Who is asking; a key that is unknown or revoked is refused (INVALID_API_KEY), not treated as anonymous. */
+  async identify(req: IncomingMessage): Promise<Client> {
+    const auth = req.headers.authorization;
+    const sent = (req.headers["x-api-key"] as string | undefined) ?? (auth?.startsWith("Bearer ") ? auth.slice(7).trim() : undefined);
+    if (sent !== undefined) {
+      const key = await this.keys.verify(sent);
+      if (!key) throw new GroundviewError(ErrorCode.INVALID_API_KEY, "the API key is unknown or revoked");
+      return { id: `key:${key.id}`, kind: "key", perMinute: key.costPerMinute, name: key.name };
+    }
+    return { id: `ip:${this.address(req)}`, kind: "anonymous", perMinute: this.opts.anonymousPerMinute };
+  }
+
+  private address(req: IncomingMessage): string {
+    const fwd = this.opts.trustProxy ? (req.headers["x-forwarded-for"] as string | undefined)?.split(",")[0]?.trim() : undefined;
+    return fwd || req.socket.remoteAddress || "unknown";
+  }
+
+  /** Takes `cost` from the client's minute; refused (nothing taken) when it does not fit. */
+  async charge(client: Client, cost: number): Promise<Charge> {
+    if (client.perMinute <= 0) return { allowed: true, limit: 0, remaining: 0, resetSeconds: 0 };
+    const limiter = await this.limiter(client.perMinute);
+    const points = Math.max(0, Math.ceil(cost));
+    try {
+      const r = await limiter.consume(client.id, points);
+      return { allowed: true, limit: client.perMinute, remaining: r.remainingPoints, resetSeconds: Math.ceil(r.msBeforeNext / 1000) };
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) throw err;
+      // consume() counted the refused points; give them back so a refused request costs nothing.
+      await limiter.reward(client.id, points).catch(() => undefined);
+      const remaining = Math.max(0, client.perMinute - (err.consumedPoints - points));
+      return { allowed: false, limit: client.perMinute, remaining, resetSeconds: Math.max(1, Math.ceil(err.msBeforeNext / 1000)) };
+    }
+  }
+
+  /**
+   * The refusal for a client whose minute is already used up, without charging anything; undefined
+   * when it has units left. Lets a flood of requests from an exhausted client be refused before
+   * any parsing or cost estimation.
+   */
+  async exhausted(client: Client): Promise<Charge | undefined> {
+    if (client.perMinute <= 0) return undefined;
+    const r = await (await this.limiter(client.perMinute)).get(client.id);
+    if (!r || r.consumedPoints < client.perMinute) return undefined;
+    return { allowed: false, limit: client.perMinute, remaining: 0, resetSeconds: Math.max(1, Math.ceil(r.msBeforeNext / 1000)) };
+  }
+
+  /** One limiter per quota (rate-limiter-flexible fixes the points per instance); all share one table. */
+  private limiter(perMinute: number): Promise<RateLimiterAbstract> {
+    let l = this.limiters.get(perMinute);
+    if (!l) {
+      const base = { points: perMinute, duration: WINDOW_SECONDS, keyPrefix: `q${perMinute}` };
+      const pool = this.opts.pool;
+      l = pool
+        ? new Promise<RateLimiterAbstract>((resolve, reject) => {
+            const r: RateLimiterPostgres = new RateLimiterPostgres(
+              { ...base, storeClient: pool, storeType: "pool", tableName: "rate_limit_counter", clearExpiredByTimeout: true },
+              (err?: Error) => (err ? reject(err) : resolve(r)),
+            );
+          })
+        : Promise.resolve(new RateLimiterMemory(base));
+      l.catch(() => this.limiters.delete(perMinute));
+      this.limiters.set(perMinute, l);
+    }
+    return l;
+  }
+}
+
+/** The IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers) and, when refused, Retry-After. */
+export function rateLimitHeaders(c: Charge): Record<string, string> {
+  if (c.limit <= 0) return {};
+  const h: Record<string, string> = {
+    "ratelimit-policy": `"cost";q=${c.limit};w=${WINDOW_SECONDS}`,
+    ratelimit: `"cost";r=${c.remaining};t=${c.resetSeconds}`,
+  };
+  if (!c.allowed) h["retry-after"] = String(c.resetSeconds);
+  return h;
+}
+
+/** RATE_LIMITED for a refused charge; without `cost`, the minute was used up before the request was read. */
+export function rateLimitedError(c: Charge, cost?: number): GroundviewError {
+  const why =
+    cost === undefined
+      ? `the ${c.limit} units of this minute are used up`
+      : `this request costs ${cost} and ${c.remaining} of ${c.limit} units a minute are left`;
+  return new GroundviewError(ErrorCode.RATE_LIMITED, `rate limit: ${why}; retry in ${c.resetSeconds} s`, {
+    ...(cost === undefined ? {} : { cost }),
+    limit: c.limit,
+    remaining: c.remaining,
+    retryAfterSeconds: c.resetSeconds,
+  });
+}

@@ -1,0 +1,277 @@
+/**
+ * Holding up under abuse: oversized and aliased queries refused before any work (and quickly,
+ * with /healthz still answering), the cost model (cache-aware, QUERY_TOO_COSTLY), per-client
+ * rate limits with 429, Retry-After and the IETF RateLimit fields on GraphQL and tile routes,
+ * API keys with their own quotas and revocation, and counters shared by two processes on one
+ * PostgreSQL server.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { after, before, describe, test } from "node:test";
+import type { App } from "../src/app.js";
+import { ApiKeyStore } from "../src/limits/api-keys.js";
+import { COST } from "../src/limits/query-cost.js";
+import { tileBBox } from "../src/tiles/tile-math.js";
+import { createTestDatabase, SERVER_URL, type TestDatabase } from "./helpers/databases.js";
+import { makeTile } from "./helpers/fixtures.js";
+import { type FakeUpstream, serveBytes, startUpstream } from "./helpers/tile-server.js";
+import { gql, startTestApp } from "./helpers/app.js";
+
+const Z = 17;
+const X0 = 29428;
+const Y0 = 46088;
+
+async function post(app: App, query: string, headers: Record<string, string> = {}) {
+  const t = performance.now();
+  const r = await fetch(`${app.url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify({ query }),
+  });
+  const body = (await r.json()) as { data?: any; errors?: any[] };
+  return { ms: performance.now() - t, status: r.status, headers: r.headers, body };
+}
+
+/** A box of n x n tiles of the test grid, as terrainFilter's bbox argument (inset so no neighbour is touched). */
+function box(n: number, dx = 0): string {
+  const [w, , , n0] = tileBBox({ z: Z, x: X0 + dx, y: Y0 });
+  const [, s, e] = tileBBox({ z: Z, x: X0 + dx + n - 1, y: Y0 + n - 1 });
+  const ex = (e - w) * 0.01;
+  const ey = (n0 - s) * 0.01;
+  return `{ west: ${w + ex}, south: ${s + ey}, east: ${e - ex}, north: ${n0 - ey} }`;
+}
+
+describe("limits", () => {
+  let db: TestDatabase;
+  let up: FakeUpstream;
+  let app: App;
+
+  before(async () => {
+    db = await createTestDatabase("embedded");
+    up = await startUpstream(serveBytes(await makeTile("jpeg"), "image/jpeg"));
+    app = await startTestApp(db, {
+      TILE_SOURCE: up.template,
+      TILE_MIN_ZOOM: "3",
+      TILE_MAX_ZOOM: "18",
+      QUERY_MAX_COST: "1000",
+      RATE_LIMIT_ANONYMOUS_PER_MINUTE: "1000000",
+    });
+  });
+  after(async () => {
+    await app?.close();
+    await up?.close();
+    await db?.drop();
+  });
+
+  test("a 40,000-field query and a 300-alias query are refused in under 100 ms, and /healthz answers within 50 ms meanwhile", async () => {
+    const fields = "{" + " __typename".repeat(40_000) + "}";
+    const aliases =
+      "{" + Array.from({ length: 300 }, (_, i) => `a${i}: terrainFilter(bbox: ${box(2)}, terrain: [WATER]) { totalCount }`).join(" ") + "}";
+    await post(app, "{ __typename }"); // warm-up: the first request compiles Apollo's paths
+    const health: number[] = [];
+    let sending = true;
+    const probe = (async () => {
+      while (sending) {
+        const t = performance.now();
+        assert.equal((await fetch(`${app.url}/healthz`)).status, 200);
+        health.push(performance.now() - t);
+      }
+    })();
+    const results = [];
+    for (let i = 0; i < 3; i++) results.push(await post(app, fields), await post(app, aliases));
+    sending = false;
+    await probe;
+    for (const r of results) {
+      assert.equal(r.status, 400);
+      assert.equal(r.body.errors?.[0].extensions.code, "GRAPHQL_PARSE_FAILED");
+      assert.match(r.body.errors?.[0].message, /more that 2000 tokens/);
+    }
+    const slowest = Math.max(...results.map((r) => r.ms));
+    assert.ok(slowest < 100, `refused in ${slowest.toFixed(1)} ms`);
+    assert.ok(health.length > 0 && Math.max(...health) < 50, `/healthz took up to ${Math.max(...health).toFixed(1)} ms`);
+    assert.equal(up.hits(), 0, "no tile was fetched");
+  });
+
+  test("aliases, depth and directives over their limits are refused by validation with the limit in the message", async () => {
+    const aliased = await post(app, "{" + Array.from({ length: 20 }, (_, i) => `t${i}: tile(lat: 47, lon: -99) { z }`).join(" ") + "}");
+    assert.equal(aliased.status, 400);
+    assert.match(aliased.body.errors?.[0].message, /Aliases limit of 15 exceeded, found 20/);
+    const ok = await post(app, "{" + Array.from({ length: 15 }, (_, i) => `t${i}: tile(lat: 47, lon: -99) { z }`).join(" ") + "}");
+    assert.equal(ok.status, 200, JSON.stringify(ok.body.errors));
+    const deep = await post(
+      app,
+      "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } } }",
+    );
+    assert.equal(deep.status, 200, "introspection is not depth-limited");
+    const directives = await post(app, `{ tile(lat: 47, lon: -99) { z ${"@include(if: true) ".repeat(25)} } }`);
+    assert.equal(directives.status, 400);
+    assert.match(directives.body.errors?.[0].message, /Directives limit of 20 exceeded/);
+    const suggestion = await post(app, "{ tile(lat: 47, lon: -99) { zz } }");
+    assert.doesNotMatch(suggestion.body.errors?.[0].message ?? "", /Did you mean/, "field suggestions are not leaked");
+  });
+
+  test("a costly box is refused before any work with its cost and the limit; once analysed, the same box is cheap", async () => {
+    // 8 x 8 tiles: cold (imagery fetched, then analysed in batches) 64 x (12 + 45) > 1000.
+    const q = `{ terrainFilter(bbox: ${box(8)}, terrain: [WATER], zoom: ${Z}) { tilesAnalysed } }`;
+    const refused = await post(app, q);
+    assert.equal(refused.status, 400);
+    const e = refused.body.errors?.[0];
+    assert.equal(e.extensions.code, "QUERY_TOO_COSTLY");
+    assert.equal(e.extensions.limit, 1000);
+    assert.equal(e.extensions.cost, Math.ceil(COST.operation + 64 * (COST.analyseInBatch + COST.fetch)));
+    assert.deepEqual(e.extensions.fields[0], {
+      field: "terrainFilter",
+      cost: Math.ceil(64 * (COST.analyseInBatch + COST.fetch)),
+      tiles: 64,
+    });
+    assert.match(e.message, /would cost \d+ units .* the limit is 1000 per request/);
+    assert.equal(up.hits(), 0, "refused before any tile was fetched");
+    // Analyse it in four affordable quarters; then the whole box costs only stored reads.
+    for (const [dx, dy] of [
+      [0, 0],
+      [4, 0],
+      [0, 4],
+      [4, 4],
+    ]) {
+      const [w, , , n] = tileBBox({ z: Z, x: X0 + dx, y: Y0 + dy });
+      const [, s, ea] = tileBBox({ z: Z, x: X0 + dx + 3, y: Y0 + dy + 3 });
+      const r = await gql(
+        app,
+        `{ terrainFilter(bbox: { west: ${w + 1e-7}, south: ${s + 1e-7}, east: ${ea - 1e-7}, north: ${n - 1e-7} }, terrain: [WATER], zoom: ${Z}) { tilesAnalysed } }`,
+      );
+      assert.equal(r.body.errors, undefined, JSON.stringify(r.body.errors));
+      assert.equal(r.body.data.terrainFilter.tilesAnalysed, 16);
+    }
+    await app.models!.landscape.analysis.flush();
+    const cheap = await post(app, q);
+    assert.equal(cheap.status, 200, JSON.stringify(cheap.body.errors));
+    assert.equal(cheap.body.data.terrainFilter.tilesAnalysed, 64);
+  });
+
+  test("a box over TERRAIN_FILTER_MAX_TILES still gets BBOX_TOO_LARGE, not a cost error", async () => {
+    const r = await post(
+      app,
+      `{ terrainFilter(bbox: { west: -100, south: 40, east: -90, north: 50 }, terrain: [WATER], zoom: ${Z}) { tilesAnalysed } }`,
+    );
+    assert.equal(r.body.errors?.[0].extensions.code, "BBOX_TOO_LARGE");
+  });
+});
+
+describe("rate limits and API keys", () => {
+  let db: TestDatabase;
+  let up: FakeUpstream;
+  let app: App;
+
+  before(async () => {
+    db = await createTestDatabase("embedded");
+    up = await startUpstream(serveBytes(await makeTile("jpeg"), "image/jpeg"));
+    app = await startTestApp(db, {
+      TILE_SOURCE: up.template,
+      TILE_MIN_ZOOM: "3",
+      TILE_MAX_ZOOM: "18",
+      RATE_LIMIT_ANONYMOUS_PER_MINUTE: "30",
+    });
+  });
+  after(async () => {
+    await app?.close();
+    await up?.close();
+    await db?.drop();
+  });
+
+  test("an anonymous client over its minute gets 429 with Retry-After and RateLimit fields, on tiles and on GraphQL alike", async () => {
+    const first = await fetch(`${app.url}/tiles/satellite/12/654/1583`);
+    assert.equal(first.status, 200);
+    assert.equal(first.headers.get("ratelimit-policy"), '"cost";q=30;w=60');
+    assert.match(first.headers.get("ratelimit") ?? "", /^"cost";r=29;t=\d+$/);
+    for (let i = 1; i < 30; i++) assert.equal((await fetch(`${app.url}/tiles/satellite/12/654/1583`)).status, 200);
+    const tile = await fetch(`${app.url}/tiles/satellite/12/654/1583`);
+    assert.equal(tile.status, 429);
+    const retry = Number(tile.headers.get("retry-after"));
+    assert.ok(retry >= 1 && retry <= 60, `Retry-After ${retry}`);
+    assert.match(tile.headers.get("ratelimit") ?? "", /^"cost";r=0;t=\d+$/);
+    const body = (await tile.json()) as any;
+    assert.equal(body.error.code, "RATE_LIMITED");
+    const g = await post(app, "{ tile(lat: 47, lon: -99) { z } }");
+    assert.equal(g.status, 429);
+    assert.equal(g.body.errors?.[0].extensions.code, "RATE_LIMITED");
+    assert.match(g.body.errors?.[0].message, /the 30 units of this minute are used up/, "refused before the request was read");
+    // Not even parsed: a malformed document from an exhausted client is still RATE_LIMITED.
+    assert.equal((await post(app, "{ this is not graphql")).body.errors?.[0].extensions.code, "RATE_LIMITED");
+    assert.ok(Number(g.headers.get("retry-after")) >= 1);
+    assert.equal(g.body.data, undefined, "nothing was executed");
+  });
+
+  test("a key with a higher quota is not limited at the anonymous rate; a revoked key is refused", async () => {
+    const keys = app.apiKeys;
+    const { key, info } = await keys.create("partner", 500);
+    const row = await app.db.prisma.apiKey.findUnique({ where: { id: info.id } });
+    assert.ok(row && row.keyHash !== key && !row.keyHash.includes(key.slice(3)), "only a hash is stored");
+    for (let i = 0; i < 60; i++) {
+      const r = await fetch(`${app.url}/tiles/satellite/12/654/1583`, { headers: { "x-api-key": key } });
+      assert.equal(r.status, 200, `keyed request ${i}`);
+      if (i === 59) assert.match(r.headers.get("ratelimit") ?? "", /^"cost";r=440;/);
+    }
+    const bearer = await post(app, "{ tile(lat: 47, lon: -99) { z } }", { authorization: `Bearer ${key}` });
+    assert.equal(bearer.status, 200);
+    assert.equal(bearer.headers.get("ratelimit-policy"), '"cost";q=500;w=60');
+    // Anonymous is still over its own minute: the key's quota is its own.
+    assert.equal((await fetch(`${app.url}/tiles/satellite/12/654/1583`)).status, 429);
+    await keys.revoke(String(info.id));
+    const revoked = await fetch(`${app.url}/tiles/satellite/12/654/1583`, { headers: { "x-api-key": key } });
+    assert.equal(revoked.status, 401);
+    assert.equal(((await revoked.json()) as any).error.code, "INVALID_API_KEY");
+    // Another process (the CLI) revoking it is seen within the key cache's lifetime; a fresh store sees it at once.
+    assert.equal(await new ApiKeyStore(app.db.prisma).verify(key), null);
+    const unknown = await post(app, "{ tile(lat: 47, lon: -99) { z } }", { "x-api-key": "gv_not-a-key" });
+    assert.equal(unknown.status, 401);
+    assert.equal(unknown.body.errors?.[0].extensions.code, "INVALID_API_KEY");
+  });
+});
+
+describe("api-key CLI", () => {
+  test("create prints a key once, list shows its prefix and quota, revoke marks it revoked", async () => {
+    const db = await createTestDatabase("embedded");
+    const run = promisify(execFile);
+    const env = { ...process.env, GROUNDVIEW_DATA_DIR: db.dataDir, DATABASE_URL: "" };
+    const cli = new URL("../src/limits/api-key.cli.js", import.meta.url).pathname;
+    try {
+      const created = await run(process.execPath, [cli, "create", "--name", "maps team", "--per-minute", "1234"], { env });
+      const key = created.stdout.split("\n").find((l) => l.startsWith("gv_"));
+      assert.ok(key && key.length > 40, created.stdout);
+      const listed = (await run(process.execPath, [cli, "list"], { env })).stdout;
+      assert.match(listed, new RegExp(`^1\\t${key.slice(0, 10)}…\\tmaps team\\t1234/min\\t.*\\tactive$`, "m"));
+      assert.ok(!listed.includes(key), "list never shows the key");
+      assert.match((await run(process.execPath, [cli, "revoke", key.slice(0, 10)], { env })).stdout, /revoked key 1 'maps team'/);
+      assert.match((await run(process.execPath, [cli, "list"], { env })).stdout, /\trevoked \d{4}-/);
+      await assert.rejects(run(process.execPath, [cli, "revoke", "99"], { env }), /no active key with id or prefix '99'/);
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe(
+  "rate limits across processes (PostgreSQL server)",
+  { skip: SERVER_URL ? false : "TEST_DATABASE_URL is not set (CI sets it): server mode skipped" },
+  () => {
+    test("two service processes on one database share a client's minute", async () => {
+      const db = await createTestDatabase("server");
+      const up = await startUpstream(serveBytes(await makeTile("jpeg"), "image/jpeg"));
+      const env = { TILE_SOURCE: up.template, TILE_MIN_ZOOM: "3", TILE_MAX_ZOOM: "18", RATE_LIMIT_ANONYMOUS_PER_MINUTE: "20" };
+      const a = await startTestApp(db, env);
+      const b = await startTestApp(db, env);
+      try {
+        for (let i = 0; i < 10; i++) assert.equal((await fetch(`${a.url}/tiles/satellite/12/654/1583`)).status, 200);
+        for (let i = 0; i < 10; i++) assert.equal((await fetch(`${b.url}/tiles/satellite/12/654/1583`)).status, 200);
+        assert.equal((await fetch(`${a.url}/tiles/satellite/12/654/1583`)).status, 429, "the 21st request, on either process, is refused");
+        assert.equal((await fetch(`${b.url}/tiles/satellite/12/654/1583`)).status, 429);
+      } finally {
+        await a.close();
+        await b.close();
+        await up.close();
+        await db.drop();
+      }
+    });
+  },
+);
