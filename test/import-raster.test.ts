@@ -1,46 +1,22 @@
 /** import-raster with GDAL on a small georeferenced fixture made here (no ../shared needed). */
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtemp, symlink, writeFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { mkdtemp, symlink } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
-import sharp from "sharp";
 import { openDatabase } from "../src/db/database.js";
 import { importRaster } from "../src/tiles/import-raster.js";
 import { TileStore } from "../src/tiles/tile-store.js";
 import { createTestDatabase } from "./helpers/databases.js";
+import { makeGeoTiff } from "./helpers/fixtures.js";
 import { startTestApp } from "./helpers/app.js";
 
 describe("import-raster", () => {
   test("a UTM GeoTIFF becomes pinned Web Mercator tiles whose bounds cover the raster", async () => {
     const work = await mkdtemp(path.join(tmpdir(), "gv-raster-"));
-    const png = path.join(work, "src.png");
-    // 400x300 px, 4 bands like NAIP (R, G, B, NIR), 5 m pixels in UTM 14N near 47N 99W.
-    const raw = Buffer.alloc(400 * 300 * 4);
-    for (let i = 0; i < 400 * 300; i++) raw.set([40 + (i % 400) / 4, 120, 60 + Math.floor(i / 400) / 3, 200], i * 4);
-    await writeFile(
-      png,
-      await sharp(raw, { raw: { width: 400, height: 300, channels: 4 } })
-        .png()
-        .toBuffer(),
-    );
-    const tif = path.join(work, "area.tif");
-    execFileSync("gdal_translate", [
-      "-q",
-      "-of",
-      "GTiff",
-      "-a_srs",
-      "EPSG:26914",
-      "-a_ullr",
-      "488000",
-      "5208000",
-      "490000",
-      "5206500",
-      png,
-      tif,
-    ]);
+    const tif = await makeGeoTiff(work);
     const t = await createTestDatabase("embedded");
     try {
       const db = await openDatabase({ dataDir: t.dataDir, poolSize: 1 });

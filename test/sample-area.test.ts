@@ -4,8 +4,7 @@
  * upstream at all; plus the committed sample itself (size budget, dates, footprint).
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtemp, readdir, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
@@ -16,43 +15,15 @@ import { buildSample, latestSample, loadSample, readSampleMetadata } from "../sr
 import { TileStore } from "../src/tiles/tile-store.js";
 import { tileForPoint } from "../src/tiles/tile-math.js";
 import { createTestDatabase } from "./helpers/databases.js";
+import { makeGeoTiff } from "./helpers/fixtures.js";
 import { gql, startTestApp } from "./helpers/app.js";
-
-/** A 400x300 px, 5 m, 4-band GeoTIFF in UTM 14N near 47N 99W (like the NAIP files), made with GDAL. */
-async function makeGeoTiff(dir: string): Promise<string> {
-  const raw = Buffer.alloc(400 * 300 * 4);
-  for (let i = 0; i < 400 * 300; i++) raw.set([40 + (i % 400) / 4, 120, 60 + Math.floor(i / 400) / 3, 200], i * 4);
-  const png = path.join(dir, "src.png");
-  await writeFile(
-    png,
-    await sharp(raw, { raw: { width: 400, height: 300, channels: 4 } })
-      .png()
-      .toBuffer(),
-  );
-  const tif = path.join(dir, "m_test_20200831.tif");
-  execFileSync("gdal_translate", [
-    "-q",
-    "-of",
-    "GTiff",
-    "-a_srs",
-    "EPSG:26914",
-    "-a_ullr",
-    "488000",
-    "5208000",
-    "490000",
-    "5206500",
-    png,
-    tif,
-  ]);
-  return tif;
-}
 
 describe("sample area", () => {
   test("a GeoTIFF becomes an MBTiles sample: whole tiles as JPEG, edge tiles as WebP with transparency, metadata with date and bounds", async () => {
     const work = await mkdtemp(path.join(tmpdir(), "gv-sample-"));
     const out = path.join(work, "s.mbtiles");
     const r = await buildSample({
-      file: await makeGeoTiff(work),
+      file: await makeGeoTiff(work, "m_test_20200831.tif"),
       out,
       date: "2020-08-31",
       name: "t",
@@ -84,7 +55,7 @@ describe("sample area", () => {
     const work = await mkdtemp(path.join(tmpdir(), "gv-sample-"));
     const out = path.join(work, "s.mbtiles");
     const r = await buildSample({
-      file: await makeGeoTiff(work),
+      file: await makeGeoTiff(work, "m_test_20200831.tif"),
       out,
       date: "2020-08-31",
       name: "t",

@@ -70,13 +70,6 @@ export class ApiKeyStore {
   }
 }
 
-function toInfo(r: {
-  id: number;
-  name: string;
-  keyPrefix: string;
-  costPerMinute: number;
-  createdAt: Date;
-  revokedAt: Date | null;
-}): ApiKeyInfo {
+function toInfo(r: ApiKeyInfo & { keyHash?: string }): ApiKeyInfo {
   return { id: r.id, name: r.name, keyPrefix: r.keyPrefix, costPerMinute: r.costPerMinute, createdAt: r.createdAt, revokedAt: r.revokedAt };
 }

@@ -1,5 +1,40 @@
-/** Fixture tiles made on the fly with sharp: no test depends on ../shared. */
+/** Fixture tiles and rasters made on the fly (sharp, GDAL): no test depends on ../shared. */
+import { execFileSync } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
 import sharp from "sharp";
+
+/**
+ * A 400x300 px GeoTIFF like the NAIP files (4 bands R, G, B, NIR; 5 m pixels in UTM 14N near
+ * 47N 99W), written into `dir` by GDAL under `name`.
+ */
+export async function makeGeoTiff(dir: string, name = "area.tif"): Promise<string> {
+  const raw = Buffer.alloc(400 * 300 * 4);
+  for (let i = 0; i < 400 * 300; i++) raw.set([40 + (i % 400) / 4, 120, 60 + Math.floor(i / 400) / 3, 200], i * 4);
+  const png = path.join(dir, `${name}.png`);
+  await writeFile(
+    png,
+    await sharp(raw, { raw: { width: 400, height: 300, channels: 4 } })
+      .png()
+      .toBuffer(),
+  );
+  const tif = path.join(dir, name);
+  execFileSync("gdal_translate", [
+    "-q",
+    "-of",
+    "GTiff",
+    "-a_srs",
+    "EPSG:26914",
+    "-a_ullr",
+    "488000",
+    "5208000",
+    "490000",
+    "5206500",
+    png,
+    tif,
+  ]);
+  return tif;
+}
 
 export async function makeTile(format: "png" | "jpeg" = "png", colour = { r: 30, g: 140, b: 60 }, size = 256): Promise<Buffer> {
   const img = sharp({
