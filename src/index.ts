@@ -21,6 +21,10 @@ try {
 }
 const mode = app.db.kind === "embedded" ? `embedded database in ${settings.dataDir}` : "PostgreSQL server";
 console.log(`groundview listening on ${app.url} (GraphQL at ${app.url}/graphql, ${mode}, tiles from ${app.tileCache.source.id})`);
+if (app.sampleArea) {
+  const a = app.sampleArea;
+  console.log(`sample area ${a.name} (${a.attribution}): ${a.tiles} tiles at zoom ${a.minZoom}-${a.maxZoom}, ${a.written} written now`);
+}
 if (app.db.migrations.applied.length) console.log(`applied migrations: ${app.db.migrations.applied.join(", ")}`);
 
 let stopping = false;
