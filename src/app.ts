@@ -93,11 +93,9 @@ export async function startApp(settings: Settings): Promise<App> {
     apiKeys,
   );
   const armor = armorProtections({
-    maxTokens: settings.queryMaxTokens,
     maxAliases: settings.queryMaxAliases,
     maxDepth: settings.queryMaxDepth,
     maxDirectives: settings.queryMaxDirectives,
-    maxCost: settings.queryMaxCost,
   });
   const apollo = new ApolloServer<GraphQLContext>({
     schema: await buildGroundviewSchema(),

@@ -13,7 +13,7 @@ import type { App } from "../src/app.js";
 import { ApiKeyStore } from "../src/limits/api-keys.js";
 import { COST } from "../src/limits/query-cost.js";
 import { tileBBox } from "../src/tiles/tile-math.js";
-import { createTestDatabase, SERVER_URL, type TestDatabase } from "./helpers/databases.js";
+import { createTestDatabase, SERVER_URL } from "./helpers/databases.js";
 import { makeTile } from "./helpers/fixtures.js";
 import { type FakeUpstream, serveBytes, startUpstream } from "./helpers/tile-server.js";
 import { gql, startTestApp } from "./helpers/app.js";
@@ -42,27 +42,31 @@ function box(n: number, dx = 0): string {
   return `{ west: ${w + ex}, south: ${s + ey}, east: ${e - ex}, north: ${n0 - ey} }`;
 }
 
+/** A service on a fresh embedded store over a fake upstream of one JPEG tile; `close` stops all three. */
+async function startService(env: Record<string, string>) {
+  const db = await createTestDatabase("embedded");
+  const up = await startUpstream(serveBytes(await makeTile("jpeg"), "image/jpeg"));
+  const app = await startTestApp(db, { TILE_SOURCE: up.template, TILE_MIN_ZOOM: "3", TILE_MAX_ZOOM: "18", ...env });
+  return {
+    up,
+    app,
+    close: async () => {
+      await app.close();
+      await up.close();
+      await db.drop();
+    },
+  };
+}
+
 describe("limits", () => {
-  let db: TestDatabase;
   let up: FakeUpstream;
   let app: App;
+  let close: () => Promise<void>;
 
   before(async () => {
-    db = await createTestDatabase("embedded");
-    up = await startUpstream(serveBytes(await makeTile("jpeg"), "image/jpeg"));
-    app = await startTestApp(db, {
-      TILE_SOURCE: up.template,
-      TILE_MIN_ZOOM: "3",
-      TILE_MAX_ZOOM: "18",
-      QUERY_MAX_COST: "1000",
-      RATE_LIMIT_ANONYMOUS_PER_MINUTE: "1000000",
-    });
+    ({ up, app, close } = await startService({ QUERY_MAX_COST: "1000", RATE_LIMIT_ANONYMOUS_PER_MINUTE: "1000000" }));
   });
-  after(async () => {
-    await app?.close();
-    await up?.close();
-    await db?.drop();
-  });
+  after(() => close?.());
 
   test("a 40,000-field query and a 300-alias query are refused in under 100 ms, and /healthz answers within 50 ms meanwhile", async () => {
     const fields = "{" + " __typename".repeat(40_000) + "}";
@@ -159,25 +163,13 @@ describe("limits", () => {
 });
 
 describe("rate limits and API keys", () => {
-  let db: TestDatabase;
-  let up: FakeUpstream;
   let app: App;
+  let close: () => Promise<void>;
 
   before(async () => {
-    db = await createTestDatabase("embedded");
-    up = await startUpstream(serveBytes(await makeTile("jpeg"), "image/jpeg"));
-    app = await startTestApp(db, {
-      TILE_SOURCE: up.template,
-      TILE_MIN_ZOOM: "3",
-      TILE_MAX_ZOOM: "18",
-      RATE_LIMIT_ANONYMOUS_PER_MINUTE: "30",
-    });
+    ({ app, close } = await startService({ RATE_LIMIT_ANONYMOUS_PER_MINUTE: "30" }));
   });
-  after(async () => {
-    await app?.close();
-    await up?.close();
-    await db?.drop();
-  });
+  after(() => close?.());
 
   test("an anonymous client over its minute gets 429 with Retry-After and RateLimit fields, on tiles and on GraphQL alike", async () => {
     const first = await fetch(`${app.url}/tiles/satellite/12/654/1583`);

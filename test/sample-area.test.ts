@@ -18,19 +18,17 @@ import { createTestDatabase } from "./helpers/databases.js";
 import { makeGeoTiff } from "./helpers/fixtures.js";
 import { gql, startTestApp } from "./helpers/app.js";
 
+/** A sample MBTiles built from the fixture GeoTIFF in a fresh folder. */
+async function sampleOf(minZoom: number, maxZoom: number, attribution: string) {
+  const work = await mkdtemp(path.join(tmpdir(), "gv-sample-"));
+  const out = path.join(work, "s.mbtiles");
+  const file = await makeGeoTiff(work, "m_test_20200831.tif");
+  return { out, report: await buildSample({ file, out, date: "2020-08-31", name: "t", attribution, minZoom, maxZoom }) };
+}
+
 describe("sample area", () => {
   test("a GeoTIFF becomes an MBTiles sample: whole tiles as JPEG, edge tiles as WebP with transparency, metadata with date and bounds", async () => {
-    const work = await mkdtemp(path.join(tmpdir(), "gv-sample-"));
-    const out = path.join(work, "s.mbtiles");
-    const r = await buildSample({
-      file: await makeGeoTiff(work, "m_test_20200831.tif"),
-      out,
-      date: "2020-08-31",
-      name: "t",
-      attribution: "USDA NAIP 2020",
-      minZoom: 13,
-      maxZoom: 16,
-    });
+    const { out, report: r } = await sampleOf(13, 16, "USDA NAIP 2020");
     assert.ok(r.tiles >= 4);
     const db = new Database(out, { readonly: true });
     try {
@@ -52,17 +50,7 @@ describe("sample area", () => {
   });
 
   test("loading is idempotent: the first start writes every tile pinned, the next writes none", async () => {
-    const work = await mkdtemp(path.join(tmpdir(), "gv-sample-"));
-    const out = path.join(work, "s.mbtiles");
-    const r = await buildSample({
-      file: await makeGeoTiff(work, "m_test_20200831.tif"),
-      out,
-      date: "2020-08-31",
-      name: "t",
-      attribution: "x",
-      minZoom: 14,
-      maxZoom: 15,
-    });
+    const { out, report: r } = await sampleOf(14, 15, "x");
     const t = await createTestDatabase("embedded");
     const db = await openDatabase({ dataDir: t.dataDir, poolSize: 1 });
     try {

@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { area as turfArea, polygon } from "@turf/turf";
-import { components, mergeTiles, tilesInBox } from "../src/terrain-filter/terrain-filter.service.js";
+import { components, mergeTiles } from "../src/terrain-filter/terrain-filter.service.js";
+import { tilesInBox } from "../src/tiles/tile-math.js";
 import { tileBoundsGeometry, type TileKey } from "../src/tiles/tile-math.js";
 
 const z = 15;

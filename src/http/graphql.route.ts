@@ -45,11 +45,11 @@ export async function serveGraphQL(
     throw err;
   }
   // A client whose minute is used up is refused before its request is read, parsed or costed.
-  const spent = await rateLimits.exhausted(limits.client);
+  const spent = rateLimits.exhausted(limits.client);
   if (spent) {
     const e = rateLimitedError(spent);
     for (const [k, v] of Object.entries(rateLimitHeaders(spent))) res.setHeader(k, v);
-    return sendGraphQLError(res, 429, e.code, e.message, { retryAfterSeconds: spent.resetSeconds, limit: spent.limit });
+    return sendGraphQLError(res, e.httpStatus, e.code, e.message, e.details);
   }
   const headers = new HeaderMap();
   for (const [k, v] of Object.entries(req.headers)) {

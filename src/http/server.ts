@@ -16,10 +16,10 @@ import { notFound, sendError, sendJson } from "./respond.js";
 import { serveTile, TILE_ROUTE } from "./tiles.route.js";
 import { loadStaticAssets, serveStatic } from "./static.route.js";
 import { rateLimitedError, rateLimitHeaders, type RateLimits } from "../limits/rate-limits.js";
+import { sampleCentre, type SampleMetadata } from "../tiles/sample-area.js";
 
 /** Rate-limit cost of one tile or landscape image GET (a cached tile is ~0.6 ms of work). */
 export const IMAGE_GET_COST = 1;
-import { sampleCentre, type SampleMetadata } from "../tiles/sample-area.js";
 
 /** The satellite layer's TileJSON. */
 export const TILEJSON_ROUTE = "/tiles/satellite.json";

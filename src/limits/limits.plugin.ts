@@ -16,13 +16,11 @@ import type { Charge, Client, RateLimits } from "./rate-limits.js";
 import { rateLimitedError } from "./rate-limits.js";
 import { type CostProbe, estimateCost } from "./query-cost.js";
 
-export interface QueryLimits {
-  maxTokens: number;
+/** What graphql-armor enforces (the token limit is the parser's, the cost limit ours). */
+export interface ArmorLimits {
   maxAliases: number;
   maxDepth: number;
   maxDirectives: number;
-  /** Largest estimated cost of one operation. */
-  maxCost: number;
 }
 
 /** What one GraphQL request learned about its limits (read by the HTTP route for status and headers). */
@@ -38,7 +36,7 @@ export interface RequestLimits {
  * graphql-armor's protections: validation rules (aliases, depth, directives) and its plugin that
  * removes "Did you mean …" field suggestions; its token and cost limits are replaced by ours.
  */
-export function armorProtections(l: QueryLimits): { validationRules: ValidationRule[]; plugins: ApolloServerPlugin[] } {
+export function armorProtections(l: ArmorLimits): { validationRules: ValidationRule[]; plugins: ApolloServerPlugin[] } {
   const armor = new ApolloArmor({
     maxTokens: { enabled: false },
     costLimit: { enabled: false },
@@ -72,6 +70,9 @@ export function databaseCostProbe(
   };
 }
 
+/** Without models every model field fails at once (MODEL_UNAVAILABLE): cost them as nothing stored, at zoom 0. */
+const NO_MODELS: CostProbe = { defaultZoom: () => 0, stored: async () => ({ imagery: 0, analysed: 0 }) };
+
 export function costLimitPlugin<C extends { limits?: RequestLimits }>(o: {
   maxCost: number;
   rateLimits: RateLimits;
@@ -79,13 +80,13 @@ export function costLimitPlugin<C extends { limits?: RequestLimits }>(o: {
   probe: CostProbe | undefined;
   maxTilesPerBox: number;
 }): ApolloServerPlugin<C> {
+  const probe: CostProbe = o.probe ?? NO_MODELS;
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ schema, document, operation, request, contextValue }) {
           const limits = contextValue.limits;
           if (!limits || !operation) return;
-          const probe: CostProbe = o.probe ?? { defaultZoom: () => 0, stored: async () => ({ imagery: 0, analysed: 0 }) };
           const est = await estimateCost(schema, document, operation, request.variables ?? {}, probe, o.maxTilesPerBox, o.maxCost);
           limits.cost = est.total;
           if (est.total > o.maxCost) {

@@ -26,7 +26,7 @@ import {
   type SelectionSetNode,
   valueFromAST,
 } from "graphql";
-import { tileForPoint, type TileKey } from "../tiles/tile-math.js";
+import { tileForPoint, type TileKey, tilesInBox } from "../tiles/tile-math.js";
 
 export const COST = Object.freeze({
   operation: 1,
@@ -110,9 +110,8 @@ export function boxRange(
   if (!(w < e && s < n) || w < -180 || e > 180) return undefined;
   const z = typeof a.zoom === "number" ? a.zoom : probe.defaultZoom((s + n) / 2);
   if (!Number.isInteger(z) || z < 0 || z > 24) return undefined;
-  const nw = tileForPoint(n, w, z);
-  const se = tileForPoint(s, e, z);
-  return { z, x0: nw.x, x1: se.x, y0: nw.y, y1: se.y, tiles: (se.x - nw.x + 1) * (se.y - nw.y + 1) };
+  const r = tilesInBox(w, s, e, n, z);
+  return { z, ...r, tiles: (r.x1 - r.x0 + 1) * (r.y1 - r.y0 + 1) };
 }
 
 /**

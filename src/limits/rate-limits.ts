@@ -43,6 +43,8 @@ export interface Charge {
 
 export class RateLimits {
   private readonly limiters = new Map<number, Promise<RateLimiterAbstract>>();
+  /** Clients whose minute this process saw used up, with when their window ends (ms epoch). */
+  private readonly spentUntil = new Map<string, number>();
 
   constructor(
     private readonly opts: RateLimitOptions,
@@ -73,26 +75,38 @@ export class RateLimits {
     const points = Math.max(0, Math.ceil(cost));
     try {
       const r = await limiter.consume(client.id, points);
+      if (r.remainingPoints <= 0) this.markSpent(client.id, r.msBeforeNext);
       return { allowed: true, limit: client.perMinute, remaining: r.remainingPoints, resetSeconds: Math.ceil(r.msBeforeNext / 1000) };
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) throw err;
       // consume() counted the refused points; give them back so a refused request costs nothing.
       await limiter.reward(client.id, points).catch(() => undefined);
       const remaining = Math.max(0, client.perMinute - (err.consumedPoints - points));
+      if (remaining <= 0) this.markSpent(client.id, err.msBeforeNext);
       return { allowed: false, limit: client.perMinute, remaining, resetSeconds: Math.max(1, Math.ceil(err.msBeforeNext / 1000)) };
     }
   }
 
   /**
-   * The refusal for a client whose minute is already used up, without charging anything; undefined
-   * when it has units left. Lets a flood of requests from an exhausted client be refused before
-   * any parsing or cost estimation.
+   * The refusal for a client this process has seen use up its minute, without charging anything
+   * or asking the store (no I/O: a flood from an exhausted client is refused before any parsing);
+   * undefined otherwise, and then `charge` decides, with every process's counts.
    */
-  async exhausted(client: Client): Promise<Charge | undefined> {
-    if (client.perMinute <= 0) return undefined;
-    const r = await (await this.limiter(client.perMinute)).get(client.id);
-    if (!r || r.consumedPoints < client.perMinute) return undefined;
-    return { allowed: false, limit: client.perMinute, remaining: 0, resetSeconds: Math.max(1, Math.ceil(r.msBeforeNext / 1000)) };
+  exhausted(client: Client): Charge | undefined {
+    const until = this.spentUntil.get(client.id);
+    if (until === undefined) return undefined;
+    const ms = until - Date.now();
+    if (ms <= 0) {
+      this.spentUntil.delete(client.id);
+      return undefined;
+    }
+    return { allowed: false, limit: client.perMinute, remaining: 0, resetSeconds: Math.max(1, Math.ceil(ms / 1000)) };
+  }
+
+  private markSpent(id: string, msBeforeNext: number): void {
+    const now = Date.now();
+    if (this.spentUntil.size >= 10_000) for (const [k, until] of this.spentUntil) if (until <= now) this.spentUntil.delete(k);
+    this.spentUntil.set(id, now + msBeforeNext);
   }
 
   /** One limiter per quota (rate-limiter-flexible fixes the points per instance); all share one table. */

@@ -10,22 +10,9 @@ import { ErrorCode } from "../errors/error-codes.js";
 import { GroundviewError, outOfRange } from "../errors/errors.js";
 import type { LandscapeService } from "../landscape/landscape.service.js";
 import type { Terrain } from "../landscape/terrain.enum.js";
-import { type TileKey, tileBoundsGeometry, tileForPoint, tileKeyString, validateZoom } from "../tiles/tile-math.js";
+import { type TileKey, tileBoundsGeometry, tileKeyString, tilesInBox, validateZoom } from "../tiles/tile-math.js";
 import type { TerrainFilterArgs } from "./terrain-filter.args.js";
 import type { TerrainArea, TerrainAreaConnection } from "./terrain-filter.type.js";
-
-/** The tiles covering a box at a zoom (inclusive ranges). */
-export function tilesInBox(
-  west: number,
-  south: number,
-  east: number,
-  north: number,
-  z: number,
-): { x0: number; x1: number; y0: number; y1: number } {
-  const nw = tileForPoint(north, west, z);
-  const se = tileForPoint(south, east, z);
-  return { x0: nw.x, x1: se.x, y0: nw.y, y1: se.y };
-}
 
 /** 4-connected components of a set of tiles on one zoom's grid. */
 export function components(keys: TileKey[]): TileKey[][] {

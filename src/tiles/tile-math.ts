@@ -101,3 +101,16 @@ export function metresPerPixel(lat: number, z: number): number {
 }
 
 export const tileKeyString = (k: TileKey) => `${k.z}/${k.x}/${k.y}`;
+
+/** The tiles covering a box at a zoom (inclusive ranges). */
+export function tilesInBox(
+  west: number,
+  south: number,
+  east: number,
+  north: number,
+  z: number,
+): { x0: number; x1: number; y0: number; y1: number } {
+  const nw = tileForPoint(north, west, z);
+  const se = tileForPoint(south, east, z);
+  return { x0: nw.x, x1: se.x, y0: nw.y, y1: se.y };
+}
