@@ -1,5 +1,6 @@
 // Groundview's map page: the service's own satellite tiles (TileJSON), a landscape card on click,
-// terrainFilter polygons for a drawn box, and validatePhoto for a dropped photo. Plain ES module,
+// terrainFilter polygons for a drawn box, the terrain vector tiles as a layer, and validatePhoto
+// for a dropped photo. Plain ES module,
 // no build step; MapLibre GL JS is served by the service from its npm package.
 import * as maplibregl from "/vendor/maplibre-gl/maplibre-gl.mjs";
 import { readExifGps } from "/web/exif-gps.js";
@@ -129,12 +130,28 @@ const map = new maplibregl.Map({
     version: 8,
     sources: {
       satellite: { type: "raster", url: "/tiles/satellite.json", tileSize: 256 },
+      "terrain-tiles": { type: "vector", url: "/tiles/terrain.json" },
       terrain: { type: "geojson", data: { type: "FeatureCollection", features: [] }, generateId: true },
       box: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
       sample: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
     },
     layers: [
       { id: "satellite", type: "raster", source: "satellite" },
+      {
+        // The terrain vector tiles (hidden until the toolbar's "Terrain layer" is pressed). Their
+        // terrain names are the model's lower-case class names.
+        id: "terrain-tiles-fill",
+        type: "fill",
+        source: "terrain-tiles",
+        "source-layer": "terrain",
+        minzoom: 12,
+        layout: { visibility: "none" },
+        paint: {
+          "fill-color": ["match", ["upcase", ["get", "terrain"]], ...TERRAINS.flatMap((t) => [t, TERRAIN_COLOURS[t]]), "#ffffff"],
+          "fill-opacity": 0.35,
+          "fill-outline-color": "#ffffff",
+        },
+      },
       {
         id: "sample-outline",
         type: "line",
@@ -297,6 +314,15 @@ function renderSimilar(places) {
     }),
   );
 }
+
+// ---------------------------------------------------------------- terrain vector tiles
+
+const terrainButton = $("#terrain-layer");
+terrainButton.addEventListener("click", () => {
+  const on = terrainButton.getAttribute("aria-pressed") !== "true";
+  terrainButton.setAttribute("aria-pressed", String(on));
+  map.setLayoutProperty("terrain-tiles-fill", "visibility", on ? "visible" : "none");
+});
 
 // ---------------------------------------------------------------- box → terrainFilter
 

@@ -5,6 +5,7 @@
  * it to raw SQL took uncached landscapes from 2.8x to 4.8x the PyTorch peer's throughput).
  */
 import { Prisma, type PrismaClient } from "../generated/prisma/client.js";
+import { outlineGeometry, pieceOutlines, type TerrainGrid } from "../terrain/grid.js";
 import type { TileKey } from "../tiles/tile-math.js";
 
 export interface AnalysisRow {
@@ -15,9 +16,13 @@ export interface AnalysisRow {
   terrain_probabilities: number[];
   dominant_terrain: string;
   dominant_probability: number;
-  latent: number[];
+  /** Null for a terrain-only row. */
+  latent: number[] | null;
   image_hash: string | null;
   computed_at: Date;
+  grid_cells: number | null;
+  grid_labels: Uint8Array | null;
+  grid_confidence: Uint8Array | null;
 }
 
 export interface NewAnalysisRow {
@@ -31,9 +36,11 @@ export interface NewAnalysisRow {
   latent: number[];
   imageHash: string;
   computedAt: Date;
+  grid: TerrainGrid;
 }
 
-const COLUMNS = Prisma.sql`z, x, y, tile_hash, terrain_probabilities, dominant_terrain, dominant_probability, latent, image_hash, computed_at`;
+const COLUMNS = Prisma.sql`z, x, y, tile_hash, terrain_probabilities, dominant_terrain, dominant_probability, latent, image_hash, computed_at,
+  grid_cells, grid_labels, grid_confidence`;
 
 export class AnalysisStore {
   constructor(private readonly prisma: PrismaClient) {}
@@ -53,17 +60,49 @@ export class AnalysisStore {
         AND x BETWEEN ${x0} AND ${x1} AND y BETWEEN ${y0} AND ${y1}`;
   }
 
-  /** One multi-row statement; rows that already exist (another process won) are kept. */
-  async insertMany(rows: NewAnalysisRow[]): Promise<void> {
+  /**
+   * One statement for the rows and their terrain pieces; rows that already exist (another
+   * process won) are kept, except that a terrain-only row is completed by a complete one
+   * (latent and landscape hash; its grid stays). Only rows inserted here get pieces, so a
+   * tile's pieces are written once whichever process computed it. An empty `latent` is a
+   * terrain-only row. `classes`: the terrain classifier's class names, for the pieces' terrain column.
+   */
+  async insertMany(all: NewAnalysisRow[], classes: string[]): Promise<void> {
+    // One row per tile and version in a statement (ON CONFLICT cannot touch a row twice): the complete one wins.
+    const byKey = new Map<string, NewAnalysisRow>();
+    for (const r of all) {
+      const id = `${r.source}/${r.modelVersion}/${r.key.z}/${r.key.x}/${r.key.y}`;
+      const had = byKey.get(id);
+      if (!had || (!had.latent.length && r.latent.length)) byKey.set(id, r);
+    }
+    const rows = [...byKey.values()];
     if (!rows.length) return;
     const values = rows.map(
       (r) => Prisma.sql`(${r.source}, ${r.key.z}, ${r.key.x}, ${r.key.y}, ${r.modelVersion}, ${r.tileHash}, ${r.terrain}::float8[],
-        ${r.dominantTerrain}, ${r.dominantProbability}, ${r.latent}::float8[], 'image/png', ${r.imageHash}, ${r.computedAt})`,
+        ${r.dominantTerrain}, ${r.dominantProbability}, ${r.latent.length ? r.latent : null}::float8[],
+        ${r.latent.length ? "image/png" : null}, ${r.imageHash || null}, ${r.computedAt},
+        ${r.grid.cells}::int, ${Buffer.from(r.grid.labels)}, ${Buffer.from(r.grid.confidence)})`,
+    );
+    const pieces = rows.flatMap((r) =>
+      pieceOutlines(r.grid).map(
+        (p) => Prisma.sql`(${r.source}::text, ${r.key.z}::int, ${r.key.x}::int, ${r.key.y}::int, ${r.modelVersion}::text,
+          ${classes[p.terrain]}::text, ${p.cells}::int, ${p.confidence}::float8, ${JSON.stringify(outlineGeometry(r.key, r.grid.cells, p.polygons))}::text)`,
+      ),
     );
     await this.prisma.$executeRaw`
-      INSERT INTO tile_analysis (source, z, x, y, model_version, tile_hash, terrain_probabilities, dominant_terrain,
-        dominant_probability, latent, image_content_type, image_hash, computed_at)
-      VALUES ${Prisma.join(values)}
-      ON CONFLICT (source, z, x, y, model_version) DO NOTHING`;
+      WITH inserted AS (
+        INSERT INTO tile_analysis (source, z, x, y, model_version, tile_hash, terrain_probabilities, dominant_terrain,
+          dominant_probability, latent, image_content_type, image_hash, computed_at, grid_cells, grid_labels, grid_confidence)
+        VALUES ${Prisma.join(values)}
+        ON CONFLICT (source, z, x, y, model_version) DO UPDATE
+          SET latent = EXCLUDED.latent, image_content_type = EXCLUDED.image_content_type, image_hash = EXCLUDED.image_hash
+          WHERE tile_analysis.latent IS NULL AND EXCLUDED.latent IS NOT NULL
+        RETURNING source, z, x, y, model_version, (xmax = 0) AS fresh
+      )
+      INSERT INTO terrain_piece (source, z, x, y, model_version, terrain, cells, confidence, geom)
+      SELECT v.source, v.z, v.x, v.y, v.model_version, v.terrain, v.cells, v.confidence,
+        ST_SetSRID(ST_GeomFromGeoJSON(v.geojson), 4326)
+      FROM (VALUES ${Prisma.join(pieces)}) AS v(source, z, x, y, model_version, terrain, cells, confidence, geojson)
+      JOIN inserted USING (source, z, x, y, model_version) WHERE inserted.fresh`;
   }
 }

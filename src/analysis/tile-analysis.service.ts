@@ -3,6 +3,10 @@
  * once per (tile, model version) and stored in `tile_analysis`. A new model version never
  * serves another version's rows; old rows stay for rollback. Concurrent requests for one
  * tile compute it once; many tiles are computed in batches with bounded concurrency.
+ *
+ * Terrain maps need only the terrain classifier: analyseMany(keys, { terrainOnly: true })
+ * runs it alone and stores rows without latent or landscape ("terrain-only"); a later
+ * landscape of such a tile completes the row (the grid and its pieces are kept).
  */
 import { createHash } from "node:crypto";
 import type { PrismaClient } from "../generated/prisma/client.js";
@@ -11,6 +15,9 @@ import { type AnalysisRow, AnalysisStore } from "./analysis.store.js";
 import { toBatches } from "../imaging/preprocess.js";
 import type { ModelRegistry } from "../inference/model-registry.js";
 import type { Metrics } from "../metrics/metrics.js";
+import { cleanGrid, type TerrainGrid, wholeTileGrid } from "../terrain/grid.js";
+import { ErrorCode } from "../errors/error-codes.js";
+import { GroundviewError } from "../errors/errors.js";
 import { MemoryLru } from "../tiles/memory-lru.js";
 import type { CachedTile, TileCache } from "../tiles/tile-cache.js";
 import { type TileKey, tileKeyString } from "../tiles/tile-math.js";
@@ -29,6 +36,10 @@ export interface TileAnalysis {
   image: Uint8Array;
   imageHash: string;
   computedAt: Date;
+  /** The cleaned terrain grid (one cell for models without a grid output). */
+  grid: TerrainGrid;
+  /** False for a terrain-only analysis: no latent, no landscape (latent is empty). */
+  complete: boolean;
 }
 
 export interface AnalysisResult {
@@ -81,17 +92,17 @@ export class TileAnalysisService {
     return row ? fromRow(k, row, this.source, version) : undefined;
   }
 
-  /** One tile's analysis, from memory, the database, or computed now. */
+  /** One tile's complete analysis (with latent and landscape), from memory, the database, or computed now. */
   async analyse(k: TileKey): Promise<AnalysisResult> {
     const id = this.memKey(k);
     const hot = this.memory.get(id);
-    if (hot) {
+    if (hot?.complete) {
       this.metrics.analysisLookups.inc({ result: "memory_hit" });
       return { analysis: hot, cached: true };
     }
     let p = this.inFlight.get(id);
     if (!p) {
-      p = this.load([k]).then((m) => m.get(tileKeyString(k)) as AnalysisResult);
+      p = this.load([k], true).then((m) => m.get(tileKeyString(k)) as AnalysisResult);
       p = p.finally(() => this.inFlight.delete(id));
       this.inFlight.set(id, p);
     } else {
@@ -102,17 +113,18 @@ export class TileAnalysisService {
 
   /**
    * Many tiles: one database query for the stored ones, the rest fetched and computed in
-   * batches. Tiles the source does not have are left out of the result.
+   * batches. Tiles the source does not have are left out of the result. With `terrainOnly`,
+   * terrain-only results will do and missing ones are computed with the terrain classifier alone.
    */
-  async analyseMany(keys: TileKey[]): Promise<Map<string, AnalysisResult>> {
+  async analyseMany(keys: TileKey[], opts: { terrainOnly?: boolean } = {}): Promise<Map<string, AnalysisResult>> {
     const out = new Map<string, AnalysisResult>();
     const rest: TileKey[] = [];
     for (const k of keys) {
       const hot = this.memory.get(this.memKey(k));
-      if (hot) out.set(tileKeyString(k), { analysis: hot, cached: true });
+      if (hot && (hot.complete || opts.terrainOnly)) out.set(tileKeyString(k), { analysis: hot, cached: true });
       else rest.push(k);
     }
-    if (rest.length) for (const [id, r] of await this.load(rest)) out.set(id, r);
+    if (rest.length) for (const [id, r] of await this.load(rest, !opts.terrainOnly)) out.set(id, r);
     return out;
   }
 
@@ -123,7 +135,7 @@ export class TileAnalysisService {
    */
   async image(a: TileAnalysis): Promise<Uint8Array | undefined> {
     if (a.image.byteLength) return a.image;
-    if (a.modelVersion !== this.models.version) return undefined;
+    if (a.modelVersion !== this.models.version || !a.complete) return undefined;
     const gen = this.models.manifest.models.generator;
     const [img] = await this.models.generate([{ key: a.key, terrain: a.terrain, latent: a.latent }]);
     const png = await generatedToPng(img, gen.size[1], gen.size[0]);
@@ -159,13 +171,14 @@ export class TileAnalysisService {
     }
   }
 
-  private async load(keys: TileKey[]): Promise<Map<string, AnalysisResult>> {
+  /** `complete`: only rows with latent and landscape will do (others are computed again, in full). */
+  private async load(keys: TileKey[], complete: boolean): Promise<Map<string, AnalysisResult>> {
     const out = new Map<string, AnalysisResult>();
     const byId = new Map((await this.findMany(keys)).map((r) => [tileKeyString(r), r]));
     const missing: TileKey[] = [];
     for (const k of keys) {
       const row = byId.get(tileKeyString(k));
-      if (row) {
+      if (row && (!complete || row.latent !== null)) {
         const a = fromRow(k, row, this.source, this.models.version);
         this.remember(a);
         this.metrics.analysisLookups.inc({ result: "db_hit" });
@@ -175,25 +188,77 @@ export class TileAnalysisService {
     for (let i = 0; i < missing.length; i += BATCH) {
       const chunk = missing.slice(i, i + BATCH);
       await this.gate.run(async () => {
-        for (const a of await this.compute(chunk)) out.set(tileKeyString(a.key), { analysis: a, cached: false });
+        const computed = complete ? await this.compute(chunk) : await this.computeTerrain(chunk);
+        for (const a of computed) out.set(tileKeyString(a.key), { analysis: a, cached: false });
       });
     }
     return out;
   }
 
   private remember(a: TileAnalysis): void {
-    this.memory.set(this.memKey(a.key), a, a.image.byteLength + 8 * (a.terrain.length + a.latent.length) + 256);
+    this.memory.set(this.memKey(a.key), a, a.image.byteLength + 8 * (a.terrain.length + a.latent.length) + 2 * a.grid.labels.length + 256);
+  }
+
+  /** The batch's tiles: those outside the source's coverage are left out; any other failure fails it. */
+  private async fetchTiles(keys: TileKey[]): Promise<CachedTile[]> {
+    if (keys.length === 1) return [await this.tiles.get(keys[0])];
+    const fetched = await this.tiles.getMany(keys);
+    const tiles: CachedTile[] = [];
+    for (const k of keys) {
+      const f = fetched.get(tileKeyString(k));
+      if (!f) continue;
+      if (!(f instanceof GroundviewError)) tiles.push(f);
+      else if (f.code !== ErrorCode.TILE_NOT_FOUND) throw f;
+    }
+    return tiles;
+  }
+
+  /** The terrain classifier alone on the batch (terrain maps): rows without latent or landscape. */
+  private async computeTerrain(keys: TileKey[]): Promise<TileAnalysis[]> {
+    const tiles = await this.fetchTiles(keys);
+    if (!tiles.length) return [];
+    const end = this.metrics.inferenceSeconds.startTimer({ stage: "batch" });
+    const tSpec = this.models.manifest.models.terrainClassifier;
+    const [input] = await toBatches(
+      tiles.map((t) => t.bytes),
+      [tSpec.input],
+    );
+    const { probabilities: probs, grids } = await this.models.terrain(input, tiles.length);
+    end();
+    this.metrics.analysisLookups.inc({ result: "computed" }, tiles.length);
+    const now = new Date();
+    const results: TileAnalysis[] = tiles.map((t, i) => ({
+      ...this.terrainOf(t, probs[i], grids?.[i]),
+      latent: [],
+      image: new Uint8Array(),
+      imageHash: "",
+      computedAt: now,
+      complete: false,
+    }));
+    results.forEach((a) => this.remember(a));
+    this.persist(results);
+    return results;
+  }
+
+  private terrainOf(t: CachedTile, probs: Float32Array, grid: Float32Array | undefined) {
+    const tSpec = this.models.manifest.models.terrainClassifier;
+    const terrain = Array.from(probs);
+    const best = terrain.indexOf(Math.max(...terrain));
+    return {
+      key: t.key,
+      source: this.source,
+      modelVersion: this.models.version,
+      tileHash: t.contentHash,
+      terrain,
+      dominantTerrain: tSpec.classes[best],
+      dominantProbability: terrain[best],
+      grid: grid && tSpec.grid ? cleanGrid(grid, tSpec.classes.length, tSpec.grid.cells, tSpec.grid.minCells) : wholeTileGrid(terrain),
+    };
   }
 
   /** Fetches the tiles and runs the three models on the batch, then stores the rows. */
   private async compute(keys: TileKey[]): Promise<TileAnalysis[]> {
-    const fetched = await Promise.allSettled(keys.map((k) => this.tiles.get(k)));
-    const tiles: CachedTile[] = [];
-    // In a batch, tiles outside the source's coverage are left out; any other failure fails it.
-    for (const f of fetched) {
-      if (f.status === "fulfilled") tiles.push(f.value);
-      else if (keys.length === 1 || (f.reason as { code?: string }).code !== "TILE_NOT_FOUND") throw f.reason;
-    }
+    const tiles = await this.fetchTiles(keys);
     if (!tiles.length) return [];
     const end = this.metrics.inferenceSeconds.startTimer({ stage: "batch" });
     const m = this.models.manifest.models;
@@ -209,6 +274,7 @@ export class TileAnalysisService {
       probabilities: probs,
       latents,
       images,
+      grids,
     } = await this.models.landscapes(
       input,
       encInput,
@@ -218,23 +284,14 @@ export class TileAnalysisService {
     end();
     this.metrics.analysisLookups.inc({ result: "computed" }, tiles.length);
     const now = new Date();
-    const results: TileAnalysis[] = tiles.map((t, i) => {
-      const terrain = Array.from(probs[i]);
-      const best = terrain.indexOf(Math.max(...terrain));
-      return {
-        key: t.key,
-        source: this.source,
-        modelVersion: this.models.version,
-        tileHash: t.contentHash,
-        terrain,
-        dominantTerrain: tSpec.classes[best],
-        dominantProbability: terrain[best],
-        latent: Array.from(latents[i]),
-        image: pngs[i],
-        imageHash: createHash("sha256").update(pngs[i]).digest("hex"),
-        computedAt: now,
-      };
-    });
+    const results: TileAnalysis[] = tiles.map((t, i) => ({
+      ...this.terrainOf(t, probs[i], grids?.[i]),
+      latent: Array.from(latents[i]),
+      image: pngs[i],
+      imageHash: createHash("sha256").update(pngs[i]).digest("hex"),
+      computedAt: now,
+      complete: true,
+    }));
     results.forEach((a) => this.remember(a));
     this.persist(results);
     return results;
@@ -257,7 +314,7 @@ export class TileAnalysisService {
     const rows = this.queued.splice(0, 1000);
     if (this.queued.length) this.flushTimer = setTimeout(() => this.writeQueued(), 0);
     if (!rows.length) return;
-    const write = this.store.insertMany(rows).then(
+    const write = this.store.insertMany(rows, this.models.manifest.models.terrainClassifier.classes).then(
       () => undefined,
       (err: unknown) => {
         this.metrics.analysisWriteErrors.inc(rows.length);
@@ -282,9 +339,14 @@ function fromRow(key: TileKey, r: AnalysisRow, source: string, modelVersion: str
     terrain: r.terrain_probabilities.map(Number),
     dominantTerrain: r.dominant_terrain,
     dominantProbability: Number(r.dominant_probability),
-    latent: r.latent.map(Number),
+    latent: r.latent?.map(Number) ?? [],
+    complete: r.latent !== null,
     image: new Uint8Array(),
     imageHash: r.image_hash ?? "",
     computedAt: new Date(r.computed_at),
+    grid:
+      r.grid_cells && r.grid_labels && r.grid_confidence
+        ? { cells: r.grid_cells, labels: new Uint8Array(r.grid_labels), confidence: new Uint8Array(r.grid_confidence) }
+        : wholeTileGrid(r.terrain_probabilities.map(Number)),
   };
 }

@@ -5,7 +5,10 @@ import { TerrainAreaConnection } from "./terrain-filter.type.js";
 
 @Resolver()
 export class TerrainFilterResolver {
-  @Query((_returns) => TerrainAreaConnection, { description: "Areas in a box whose terrain matches; cost grows with the box's tile count" })
+  @Query((_returns) => TerrainAreaConnection, {
+    description:
+      "Areas in a box or a GeoJSON area whose terrain matches, from the tiles' terrain grids; cost grows with the tiles it covers",
+  })
   async terrainFilter(
     @Args((_type) => TerrainFilterArgs) args: TerrainFilterArgs,
     @Ctx() ctx: GraphQLContext,

@@ -1,8 +1,10 @@
 import { GraphQLJSONObject } from "graphql-scalars";
 import { Field, Float, Int, ObjectType } from "type-graphql";
-import { Terrain } from "../landscape/terrain.enum.js";
+import { Terrain } from "../terrain/terrain.enum.js";
 
-@ObjectType({ description: "Adjacent tiles of one terrain merged into one area" })
+@ObjectType({
+  description: "Adjacent cells of one terrain (terrain grids of the tiles, merged across tile borders), clipped to the region",
+})
 export class TerrainArea {
   @Field((_type) => GraphQLJSONObject, { description: "GeoJSON Polygon (or MultiPolygon), EPSG:4326" })
   geometry!: Record<string, unknown>;
@@ -13,11 +15,14 @@ export class TerrainArea {
   @Field((_type) => Float, { description: "Geodesic area in square metres" })
   areaSqm!: number;
 
-  @Field((_type) => Float, { description: "Mean probability of the terrain over the area's tiles" })
+  @Field((_type) => Float, { description: "Mean probability of the terrain over the area's grid cells" })
   meanConfidence!: number;
 
-  @Field((_type) => Int)
+  @Field((_type) => Int, { description: "Tiles the area spans" })
   tileCount!: number;
+
+  @Field((_type) => Int, { description: "Terrain grid cells the area is made of (before clipping)" })
+  cellCount!: number;
 }
 
 @ObjectType()
@@ -52,7 +57,7 @@ export class TerrainAreaConnection {
   @Field((_type) => PageInfo)
   pageInfo!: PageInfo;
 
-  @Field((_type) => Int, { description: "Areas matching in the whole box" })
+  @Field((_type) => Int, { description: "Areas matching in the whole region" })
   totalCount!: number;
 
   @Field((_type) => GraphQLJSONObject, { description: "This page's areas as a GeoJSON FeatureCollection" })

@@ -18,7 +18,7 @@ import type { TileSource } from "./sources/tile-source.js";
 import { UpstreamError } from "./sources/tile-source.js";
 import { MemoryLru } from "./memory-lru.js";
 import { type TileKey, tileKeyString, validateTileKey } from "./tile-math.js";
-import { type StoredTile, TileStore } from "./tile-store.js";
+import { type AvailableWrite, contentHash, type StoredTile, TileStore } from "./tile-store.js";
 import { Upstream, type UpstreamPolicy } from "./upstream.js";
 
 export interface TileCacheSettings extends UpstreamPolicy {
@@ -45,6 +45,12 @@ export interface CachedTile {
 }
 
 type Entry = { missing: true; expiresAt: Date } | { missing: false; tile: CachedTile };
+
+/** The row write an upstream answer needs. */
+type PendingWrite =
+  | { kind: "available"; write: AvailableWrite }
+  | { kind: "missing"; fetchedAt: Date; expiresAt: Date }
+  | { kind: "extend"; fetchedAt: Date; expiresAt: Date };
 
 export type CacheState = "memory" | "database" | "absent";
 
@@ -170,6 +176,24 @@ export class TileCache {
   }
 
   private async fetchAndStore(key: TileKey, previous: StoredTile | null): Promise<Entry> {
+    const got = await this.fetchUpstream(key, previous);
+    if (got.write) await this.write(key, got.write);
+    return this.remember(key, got.entry);
+  }
+
+  /** Stores what an upstream answer needs in the tile's row. */
+  private async write(key: TileKey, w: PendingWrite): Promise<void> {
+    const src = this.source.id;
+    if (w.kind === "missing") await this.store.putMissing(src, key, w.fetchedAt, w.expiresAt);
+    else if (w.kind === "extend") await this.store.extend(src, key, w.fetchedAt, w.expiresAt);
+    else await this.store.putAvailable(src, key, w.write);
+  }
+
+  /**
+   * Asks upstream and validates what it sends; returns the cache entry and the row write it
+   * needs (none when upstream failed and a stale copy is served). Throws TILE_UNAVAILABLE.
+   */
+  private async fetchUpstream(key: TileKey, previous: StoredTile | null): Promise<{ entry: Entry; write?: PendingWrite }> {
     const src = this.source.id;
     const stale = previous?.status === "AVAILABLE" ? previous : null;
     let result;
@@ -179,50 +203,150 @@ export class TileCache {
         lastModified: stale?.upstreamLastModified ?? undefined,
       });
     } catch (err) {
-      return this.failed(key, stale, err);
+      return { entry: this.failed(key, stale, err) };
     }
     const fetchedAt = new Date(this.now());
     if (result.kind === "missing") {
       const expiresAt = this.expiry(undefined, true);
-      await this.store.putMissing(src, key, fetchedAt, expiresAt);
-      return this.remember(key, { missing: true, expiresAt });
+      return { entry: { missing: true, expiresAt }, write: { kind: "missing", fetchedAt, expiresAt } };
     }
     if (result.kind === "not-modified") {
-      if (!stale) return this.failed(key, null, new UpstreamError("upstream answered 304 to an unconditional request", false));
+      if (!stale) return { entry: this.failed(key, null, new UpstreamError("upstream answered 304 to an unconditional request", false)) };
       const expiresAt = this.expiry(result.maxAgeSeconds);
-      await this.store.extend(src, key, fetchedAt, expiresAt);
-      return this.remember(key, {
-        missing: false,
-        tile: toCached(key, { ...stale, fetchedAt, expiresAt }, false),
-      });
+      return {
+        entry: { missing: false, tile: toCached(key, { ...stale, fetchedAt, expiresAt }, false) },
+        write: { kind: "extend", fetchedAt, expiresAt },
+      };
     }
     let contentType: string;
     try {
       contentType = await checkTileImage(result.tile.bytes, this.settings.maxPixels);
     } catch (err) {
       this.metrics.upstreamFetches.inc({ source: src, outcome: "invalid" });
-      return this.failed(key, stale, err);
+      return { entry: this.failed(key, stale, err) };
     }
     const expiresAt = this.expiry(result.tile.maxAgeSeconds);
-    const hash = await this.store.putAvailable(src, key, {
+    const write: AvailableWrite = {
       bytes: result.tile.bytes,
       contentType,
       upstreamEtag: result.tile.etag,
       upstreamLastModified: result.tile.lastModified,
       fetchedAt,
       expiresAt,
-    });
+    };
     const tile: CachedTile = {
       key,
       bytes: result.tile.bytes,
       contentType,
-      contentHash: hash,
+      contentHash: contentHash(result.tile.bytes),
       fetchedAt,
       expiresAt,
       pinned: false,
       stale: false,
     };
-    return this.remember(key, { missing: false, tile });
+    return { entry: { missing: false, tile }, write: { kind: "available", write } };
+  }
+
+  /**
+   * Many tiles of one zoom, as get() gives them one by one, in a few statements: one read of
+   * the stored rows, one lease statement, upstream fetches at the upstream's concurrency, one
+   * write of the fetched images, one lease release. Tiles whose lease another process holds
+   * are left to get() (which waits for it). Each result is the tile or the error get() would
+   * have thrown.
+   */
+  async getMany(keys: TileKey[]): Promise<Map<string, CachedTile | GroundviewError>> {
+    const out = new Map<string, CachedTile | GroundviewError>();
+    const settle = async (id: string, p: Promise<CachedTile>) => {
+      try {
+        out.set(id, await p);
+      } catch (err) {
+        if (!(err instanceof GroundviewError)) throw err;
+        out.set(id, err);
+      }
+    };
+    const rest: TileKey[] = [];
+    const joined: Promise<void>[] = [];
+    for (const key of keys) {
+      validateTileKey(key, this.source.zoom);
+      const id = tileKeyString(key);
+      const hot = this.memory.get(id);
+      if ((hot && this.fresh(hot.missing ? { pinned: false, expiresAt: hot.expiresAt } : hot.tile)) || this.inFlight.has(id)) {
+        joined.push(settle(id, this.get(key)));
+      } else rest.push(key);
+    }
+    if (rest.length) {
+      if (new Set(rest.map((k) => k.z)).size > 1) {
+        joined.push(...rest.map((k) => settle(tileKeyString(k), this.get(k))));
+      } else {
+        joined.push(this.loadMany(rest, settle));
+      }
+    }
+    await Promise.all(joined);
+    return out;
+  }
+
+  private async loadMany(keys: TileKey[], settle: (id: string, p: Promise<CachedTile>) => Promise<void>): Promise<void> {
+    const src = this.source.id;
+    const rows = await this.store.getMany(src, keys);
+    const toFetch: TileKey[] = [];
+    const done: Promise<void>[] = [];
+    for (const key of keys) {
+      const id = tileKeyString(key);
+      const e = this.fromRow(key, rows.get(id) ?? null);
+      if (e) {
+        this.metrics.tileCacheLookups.inc({ result: e.missing ? "negative_hit" : "db_hit" });
+        this.remember(key, e);
+        done.push(
+          settle(
+            id,
+            Promise.resolve().then(() => this.unwrap(key, e)),
+          ),
+        );
+      } else toFetch.push(key);
+    }
+    const won = await this.store.acquireLeases(src, toFetch, this.owner, this.settings.leaseTtlMs);
+    const mine = toFetch.filter((k) => won.has(tileKeyString(k)));
+    for (const k of toFetch) if (!won.has(tileKeyString(k))) done.push(settle(tileKeyString(k), this.get(k)));
+    if (mine.length) {
+      // Concurrent get()s of these tiles join this batch instead of fetching again.
+      const entries = new Map<string, { resolve: (e: Entry) => void; reject: (err: unknown) => void }>();
+      for (const k of mine) {
+        const id = tileKeyString(k);
+        const p = new Promise<Entry>((resolve, reject) => entries.set(id, { resolve, reject })).finally(() => this.inFlight.delete(id));
+        p.catch(() => undefined);
+        this.inFlight.set(id, p);
+        done.push(
+          settle(
+            id,
+            p.then((e) => this.unwrap(k, e)),
+          ),
+        );
+      }
+      try {
+        const got = await Promise.all(
+          mine.map((k) =>
+            this.fetchUpstream(k, rows.get(tileKeyString(k)) ?? null).then(
+              (r) => ({ k, r, err: undefined as unknown }),
+              (err: unknown) => ({ k, r: undefined, err }),
+            ),
+          ),
+        );
+        this.metrics.tileCacheLookups.inc({ result: "miss" }, mine.length);
+        const available = got.flatMap(({ k, r }) => (r?.write?.kind === "available" ? [{ key: k, write: r.write.write }] : []));
+        await this.store.putAvailableMany(src, available);
+        for (const { k, r } of got) if (r?.write && r.write.kind !== "available") await this.write(k, r.write);
+        for (const { k, r, err } of got) {
+          const d = entries.get(tileKeyString(k))!;
+          if (r) d.resolve(this.remember(k, r.entry));
+          else d.reject(err);
+        }
+      } catch (err) {
+        for (const d of entries.values()) d.reject(err);
+      } finally {
+        await this.store.releaseLeases(src, mine, this.owner).catch(() => undefined);
+      }
+    }
+    await Promise.all(done);
   }
 
   /** Upstream failed: serve the expired copy if there is one, else a TILE_UNAVAILABLE error. */

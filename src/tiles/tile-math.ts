@@ -114,3 +114,21 @@ export function tilesInBox(
   const se = tileForPoint(south, east, z);
   return { x0: nw.x, x1: se.x, y0: nw.y, y1: se.y };
 }
+
+/** Every tile of a z/x/y range, column by column. */
+export function keysInRange(z: number, r: { x0: number; x1: number; y0: number; y1: number }): TileKey[] {
+  const keys: TileKey[] = [];
+  for (let x = r.x0; x <= r.x1; x++) for (let y = r.y0; y <= r.y1; y++) keys.push({ z, x, y });
+  return keys;
+}
+
+/** The zoom whose 256-px tile spans closest (in log scale) to `footprintM` metres at `lat`. */
+export function zoomForFootprint(lat: number, footprintM: number, range: ZoomRange): number {
+  let best = range.minZoom;
+  let bestErr = Infinity;
+  for (let z = range.minZoom; z <= range.maxZoom; z++) {
+    const err = Math.abs(Math.log((metresPerPixel(lat, z) * 256) / footprintM));
+    if (err < bestErr) [best, bestErr] = [z, err];
+  }
+  return best;
+}

@@ -5,8 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import type { ImportedCoverage } from "./sources/source-factory.js";
-import type { PrismaClient } from "../generated/prisma/client.js";
-import type { TileKey } from "./tile-math.js";
+import { Prisma, type PrismaClient } from "../generated/prisma/client.js";
+import { type TileKey, tileKeyString } from "./tile-math.js";
 
 export interface StoredTile {
   status: "AVAILABLE" | "MISSING";
@@ -52,6 +52,56 @@ export class TileStore {
       where: { source_z_x_y: { source, ...k } },
       select: SELECT,
     });
+  }
+
+  /**
+   * Rows of many tiles of one zoom in one query (the caller's batch: a terrain map's tiles),
+   * by "z/x/y"; tiles without a row are absent.
+   */
+  async getMany(source: string, keys: TileKey[]): Promise<Map<string, StoredTile>> {
+    const out = new Map<string, StoredTile>();
+    if (!keys.length) return out;
+    const z = keys[0].z;
+    if (keys.some((k) => k.z !== z)) throw new Error("getMany: one zoom at a time");
+    const xs = keys.map((k) => k.x);
+    const ys = keys.map((k) => k.y);
+    const rows = await this.prisma.satelliteTile.findMany({
+      where: { source, z, x: { gte: Math.min(...xs), lte: Math.max(...xs) }, y: { gte: Math.min(...ys), lte: Math.max(...ys) } },
+      select: { ...SELECT, x: true, y: true },
+    });
+    const wanted = new Set(keys.map(tileKeyString));
+    for (const { x, y, ...tile } of rows) {
+      const id = tileKeyString({ z, x, y });
+      if (wanted.has(id)) out.set(id, tile);
+    }
+    return out;
+  }
+
+  /**
+   * Stores many images in one statement (all or none); returns their content hashes in order.
+   * Pinned rows are never overwritten by fetched ones.
+   */
+  async putAvailableMany(source: string, items: { key: TileKey; write: AvailableWrite }[]): Promise<string[]> {
+    if (!items.length) return [];
+    const hashes = items.map((i) => contentHash(i.write.bytes));
+    const values = items.map(
+      (
+        { key: k, write: t },
+        i,
+      ) => Prisma.sql`(${source}, ${k.z}::int, ${k.x}::int, ${k.y}::int, 'AVAILABLE'::tile_status, ${Buffer.from(t.bytes)},
+        ${t.contentType}, ${hashes[i]}, ${t.bytes.byteLength}::int, ${t.upstreamEtag ?? null}, ${t.upstreamLastModified ?? null},
+        ${t.pinned ?? false}, ${t.fetchedAt}::timestamptz, ${t.expiresAt}::timestamptz)`,
+    );
+    await this.prisma.$executeRaw`
+      INSERT INTO satellite_tile (source, z, x, y, status, bytes, content_type, content_hash, byte_length, upstream_etag,
+        upstream_last_modified, pinned, fetched_at, expires_at)
+      VALUES ${Prisma.join(values)}
+      ON CONFLICT (source, z, x, y) DO UPDATE SET status = EXCLUDED.status, bytes = EXCLUDED.bytes,
+        content_type = EXCLUDED.content_type, content_hash = EXCLUDED.content_hash, byte_length = EXCLUDED.byte_length,
+        upstream_etag = EXCLUDED.upstream_etag, upstream_last_modified = EXCLUDED.upstream_last_modified,
+        pinned = EXCLUDED.pinned, fetched_at = EXCLUDED.fetched_at, expires_at = EXCLUDED.expires_at
+      WHERE NOT satellite_tile.pinned OR EXCLUDED.pinned`;
+    return hashes;
   }
 
   /** Stores an image; returns its content hash. */
@@ -117,6 +167,27 @@ export class TileStore {
       WHERE tile_fetch_lease.expires_at < now()
       RETURNING owner`;
     return rows.length === 1 && rows[0].owner === owner;
+  }
+
+  /** acquireLease for many tiles of one zoom in one statement; returns the "z/x/y" of those taken. */
+  async acquireLeases(source: string, keys: TileKey[], owner: string, ttlMs: number): Promise<Set<string>> {
+    if (!keys.length) return new Set();
+    const rows = await this.prisma.$queryRaw<{ z: number; x: number; y: number; owner: string }[]>`
+      INSERT INTO tile_fetch_lease (source, z, x, y, owner, expires_at)
+      SELECT ${source}, k.z, k.x, k.y, ${owner}, now() + ${ttlMs} * interval '1 millisecond'
+      FROM unnest(${keys.map((k) => k.z)}::int[], ${keys.map((k) => k.x)}::int[], ${keys.map((k) => k.y)}::int[]) AS k(z, x, y)
+      ON CONFLICT (source, z, x, y) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+      WHERE tile_fetch_lease.expires_at < now()
+      RETURNING z, x, y, owner`;
+    return new Set(rows.filter((r) => r.owner === owner).map((r) => tileKeyString(r)));
+  }
+
+  async releaseLeases(source: string, keys: TileKey[], owner: string): Promise<void> {
+    if (!keys.length) return;
+    await this.prisma.$executeRaw`
+      DELETE FROM tile_fetch_lease l
+      USING unnest(${keys.map((k) => k.z)}::int[], ${keys.map((k) => k.x)}::int[], ${keys.map((k) => k.y)}::int[]) AS k(z, x, y)
+      WHERE l.source = ${source} AND l.owner = ${owner} AND l.z = k.z AND l.x = k.x AND l.y = k.y`;
   }
 
   async releaseLease(source: string, k: TileKey, owner: string): Promise<void> {
