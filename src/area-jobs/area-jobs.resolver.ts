@@ -1,0 +1,42 @@
+import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
+import type { GraphQLContext } from "../graphql/context.js";
+import { RegionArgs } from "../terrain/region.args.js";
+import type { AreaJobRow } from "./area-job.store.js";
+import { AreaJob, AreaJobState } from "./area-job.type.js";
+
+function toAreaJob(r: AreaJobRow): AreaJob {
+  return {
+    id: r.id,
+    state: r.state as AreaJobState,
+    progress: r.tilesTotal ? (r.tilesDone + r.tilesFailed) / r.tilesTotal : 1,
+    tilesTotal: r.tilesTotal,
+    tilesDone: r.tilesDone,
+    tilesWithoutImagery: r.tilesWithoutImagery,
+    tilesComputed: r.tilesComputed,
+    tilesFailed: r.tilesFailed,
+    zoom: r.zoom,
+    modelVersion: r.modelVersion,
+    error: r.error,
+    createdAt: r.createdAt,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+  };
+}
+
+@Resolver()
+export class AreaJobsResolver {
+  @Mutation((_returns) => AreaJob, {
+    description:
+      "Analyses every tile of a box or a GeoJSON area in the background (pre-warming terrainFilter, terrainSummary and " +
+      "the terrain vector tiles), up to AREA_JOB_MAX_TILES tiles; any service process on the database works its chunks, " +
+      "and it survives restarts. Follow it with areaJob(id).",
+  })
+  async prepareArea(@Args((_type) => RegionArgs) args: RegionArgs, @Ctx() ctx: GraphQLContext): Promise<AreaJob> {
+    return toAreaJob(await ctx.models().areaJobs.prepare(args));
+  }
+
+  @Query((_returns) => AreaJob, { description: "A prepareArea job's state and progress (AREA_JOB_NOT_FOUND for an unknown id)" })
+  async areaJob(@Arg("id", (_type) => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<AreaJob> {
+    return toAreaJob(await ctx.models().areaJobs.get(id));
+  }
+}
