@@ -11,18 +11,22 @@ import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import type { App } from "../src/app.js";
 import { ApiKeyStore } from "../src/limits/api-keys.js";
+import { RateLimits } from "../src/limits/rate-limits.js";
+import { openDatabase } from "../src/db/database.js";
+import pg from "pg";
 import { COST } from "../src/limits/query-cost.js";
 import { tileBBox } from "../src/tiles/tile-math.js";
 import { createTestDatabase, SERVER_URL } from "./helpers/databases.js";
 import { makeTile } from "./helpers/fixtures.js";
 import { type FakeUpstream, serveBytes, startUpstream } from "./helpers/tile-server.js";
 import { gql, startTestApp } from "./helpers/app.js";
+import { startServiceProcess } from "./helpers/service-process.js";
 
 const Z = 17;
 const X0 = 29428;
 const Y0 = 46088;
 
-async function post(app: App, query: string, headers: Record<string, string> = {}) {
+async function post(app: { url: string }, query: string, headers: Record<string, string> = {}) {
   const t = performance.now();
   const r = await fetch(`${app.url}/graphql`, {
     method: "POST",
@@ -69,10 +73,37 @@ describe("limits", () => {
   after(() => close?.());
 
   test("a 40,000-field query and a 300-alias query are refused in under 100 ms, and /healthz answers within 50 ms meanwhile", async () => {
+    // The service in its own process, as deployed: building and sending the 1.2 MB bodies is
+    // the test's own work and must not count in the service's /healthz times.
+    const db = await createTestDatabase("embedded");
+    const svc = await startServiceProcess({
+      PORT: "0",
+      HOST: "127.0.0.1",
+      GROUNDVIEW_DATA_DIR: db.dataDir,
+      DATABASE_URL: "",
+      SAMPLE_AREA: "off",
+      TILE_SOURCE: up.template,
+      TILE_MIN_ZOOM: "3",
+      TILE_MAX_ZOOM: "18",
+      QUERY_MAX_COST: "1000",
+      RATE_LIMIT_ANONYMOUS_PER_MINUTE: "1000000",
+    });
+    try {
+      await refusedWhileHealthy(svc);
+    } finally {
+      await svc.stop();
+      await db.drop();
+    }
+  });
+
+  async function refusedWhileHealthy(app: { url: string }) {
     const fields = "{" + " __typename".repeat(40_000) + "}";
     const aliases =
       "{" + Array.from({ length: 300 }, (_, i) => `a${i}: terrainFilter(bbox: ${box(2)}, terrain: [WATER]) { totalCount }`).join(" ") + "}";
-    await post(app, "{ __typename }"); // warm-up: the first request compiles Apollo's paths
+    // Warm-up: the first requests compile Apollo's paths and the refusal paths of large bodies.
+    await post(app, "{ __typename }");
+    await post(app, fields);
+    await post(app, aliases);
     const health: number[] = [];
     let sending = true;
     const probe = (async () => {
@@ -95,7 +126,7 @@ describe("limits", () => {
     assert.ok(slowest < 100, `refused in ${slowest.toFixed(1)} ms`);
     assert.ok(health.length > 0 && Math.max(...health) < 50, `/healthz took up to ${Math.max(...health).toFixed(1)} ms`);
     assert.equal(up.hits(), 0, "no tile was fetched");
-  });
+  }
 
   test("aliases, depth and directives over their limits are refused by validation with the limit in the message", async () => {
     const aliased = await post(app, "{" + Array.from({ length: 20 }, (_, i) => `t${i}: tile(lat: 47, lon: -99) { z }`).join(" ") + "}");
@@ -247,6 +278,30 @@ describe(
   "rate limits across processes (PostgreSQL server)",
   { skip: SERVER_URL ? false : "TEST_DATABASE_URL is not set (CI sets it): server mode skipped" },
   () => {
+    test("the first charges of many processes at once all count (the counter table comes from a migration)", async () => {
+      const t = await createTestDatabase("server");
+      const db = await openDatabase({ databaseUrl: t.databaseUrl, dataDir: t.dataDir, poolSize: 2 });
+      // Each pool plays one process: its own connections, its own limiter, all charging at once.
+      const pools = Array.from({ length: 6 }, () => new pg.Pool({ connectionString: t.databaseUrl, max: 2 }));
+      // Like the service's own pool (src/db/database.ts): an idle connection the server ends is dropped.
+      for (const p of pools) p.on("error", () => {});
+      try {
+        const [{ n }] = await db.prisma.$queryRaw<{ n: number }[]>`
+          SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'rate_limit_counter'`;
+        assert.equal(n, 1, "made by the migrations, not by the first request");
+        const keys = new ApiKeyStore(db.prisma);
+        const limits = pools.map((pool) => new RateLimits({ anonymousPerMinute: 100, trustProxy: false, pool }, keys));
+        const client = { id: "ip:192.0.2.7", kind: "anonymous" as const, perMinute: 100 };
+        const charges = await Promise.all(limits.flatMap((l) => [l.charge(client, 5), l.charge(client, 5)]));
+        assert.ok(charges.every((c) => c.allowed));
+        assert.equal(Math.min(...charges.map((c) => c.remaining)), 100 - 12 * 5, "every process counted in one minute");
+      } finally {
+        await Promise.all(pools.map((p) => p.end()));
+        await db.close();
+        await t.drop();
+      }
+    });
+
     test("two service processes on one database share a client's minute", async () => {
       const db = await createTestDatabase("server");
       const up = await startUpstream(serveBytes(await makeTile("jpeg"), "image/jpeg"));
@@ -254,8 +309,12 @@ describe(
       const a = await startTestApp(db, env);
       const b = await startTestApp(db, env);
       try {
-        for (let i = 0; i < 10; i++) assert.equal((await fetch(`${a.url}/tiles/satellite/12/654/1583`)).status, 200);
-        for (let i = 0; i < 10; i++) assert.equal((await fetch(`${b.url}/tiles/satellite/12/654/1583`)).status, 200);
+        const ok = async (url: string) => {
+          const r = await fetch(url);
+          assert.equal(r.status, 200, await r.text());
+        };
+        for (let i = 0; i < 10; i++) await ok(`${a.url}/tiles/satellite/12/654/1583`);
+        for (let i = 0; i < 10; i++) await ok(`${b.url}/tiles/satellite/12/654/1583`);
         assert.equal((await fetch(`${a.url}/tiles/satellite/12/654/1583`)).status, 429, "the 21st request, on either process, is refused");
         assert.equal((await fetch(`${b.url}/tiles/satellite/12/654/1583`)).status, 429);
       } finally {

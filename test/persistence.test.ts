@@ -1,12 +1,12 @@
 /** The embedded store keeps tiles across a restart, and two processes share one fetch. */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
-import { createTestDatabase, skipReason } from "./helpers/databases.js";
+import pg from "pg";
+import { createTestDatabase, SERVER_URL, skipReason, type TestDatabase } from "./helpers/databases.js";
 import { makeTile } from "./helpers/fixtures.js";
 import { serveBytes, startUpstream } from "./helpers/tile-server.js";
 import { startTestApp } from "./helpers/app.js";
+import { startServiceProcess } from "./helpers/service-process.js";
 
 describe("embedded persistence", () => {
   test("a tile cached before a restart is served after it with the upstream gone", async () => {
@@ -37,26 +37,6 @@ describe("embedded persistence", () => {
   });
 });
 
-const ENTRY = fileURLToPath(new URL("../src/index.js", import.meta.url));
-
-function startProcess(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ENTRY], {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/[^ ]+)/.exec(out);
-      if (m) resolve({ child, url: m[1] });
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", (d) => (out += d.toString()));
-    child.on("exit", (code) => reject(new Error(`service exited with ${code}: ${out}`)));
-  });
-}
-
 describe("two service processes sharing one PostgreSQL", { skip: skipReason("server") }, () => {
   test("concurrent requests for one tile through both processes cause one upstream fetch", async () => {
     const db = await createTestDatabase("server");
@@ -69,19 +49,55 @@ describe("two service processes sharing one PostgreSQL", { skip: skipReason("ser
       HOST: "127.0.0.1",
       GROUNDVIEW_DATA_DIR: db.dataDir,
     };
-    const procs = await Promise.all([startProcess(env), startProcess(env)]);
+    const procs = await Promise.all([startServiceProcess(env), startServiceProcess(env)]);
     try {
       const urls = procs.flatMap((p) => Array.from({ length: 10 }, () => `${p.url}/tiles/satellite/11/100/200`));
       const res = await Promise.all(urls.map((u) => fetch(u)));
-      assert.deepEqual(new Set(res.map((r) => r.status)), new Set([200]));
       const bodies = await Promise.all(res.map(async (r) => Buffer.from(await r.arrayBuffer())));
+      const failed = res.flatMap((r, i) => (r.status === 200 ? [] : [`${r.status} ${bodies[i].toString()}`]));
+      assert.deepEqual(failed, [], "every request is answered with the tile");
       assert.ok(bodies.every((b) => b.equals(png)));
       assert.equal(up.hits("/11/100/200.img"), 1);
     } finally {
-      for (const p of procs) p.child.kill("SIGTERM");
-      await Promise.all(procs.map((p) => new Promise((r) => (p.child.exitCode !== null ? r(null) : p.child.once("exit", r)))));
+      await Promise.all(procs.map((p) => p.stop()));
       await up.close();
       await db.drop();
     }
   });
 });
+
+describe("server connections ended by the server", { skip: skipReason("server") }, () => {
+  test("while serving they are dropped from the pool, not fatal; the next requests are answered", async () => {
+    const db = await createTestDatabase("server");
+    const up = await startUpstream(serveBytes(await makeTile("png")));
+    const app = await startTestApp(db, { TILE_SOURCE: up.template });
+    try {
+      assert.equal((await fetch(`${app.url}/tiles/satellite/8/10/10`)).status, 200);
+      // What a server restart or an administrator does to the pool's idle connections.
+      assert.ok((await endConnections(db)) >= 1, "the pool had connections to end");
+      await new Promise((r) => setTimeout(r, 200));
+      for (let i = 0; i < 3; i++) assert.equal((await fetch(`${app.url}/tiles/satellite/8/10/${11 + i}`)).status, 200);
+      assert.equal((await fetch(`${app.url}/healthz`)).status, 200);
+    } finally {
+      await app.close();
+      await up.close();
+      await db.drop();
+    }
+  });
+});
+
+/** pg_terminate_backend on every connection to the test database; how many there were. */
+async function endConnections(db: TestDatabase): Promise<number> {
+  const admin = new pg.Client({ connectionString: SERVER_URL });
+  await admin.connect();
+  try {
+    const name = new URL(db.databaseUrl as string).pathname.slice(1);
+    const { rows } = await admin.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+      [name],
+    );
+    return rows.length;
+  } finally {
+    await admin.end();
+  }
+}

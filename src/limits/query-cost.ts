@@ -7,6 +7,8 @@
  *    inside a terrainFilter (batches of 16 through the models);
  *  - a tile whose imagery must be fetched upstream first: COST.fetch more;
  *  - validatePhoto adds COST.photo (decode and scene classifier), similarPlaces COST.knn;
+ *  - prepareArea costs COST.prepareArea (its tiles are analysed in the background, bounded by
+ *    AREA_JOB_MAX_TILES and AREA_JOB_MAX_PENDING_TILES), areaJob COST.tileMeta;
  *  - every operation costs at least COST.operation.
  *
  * The estimate is cache-aware (it counts stored imagery and results in the box), so a box that
@@ -26,6 +28,7 @@ import {
   type SelectionSetNode,
   valueFromAST,
 } from "graphql";
+import { parseArea } from "../geo/area-input.js";
 import { tileForPoint, type TileKey, tilesInBox } from "../tiles/tile-math.js";
 
 export const COST = Object.freeze({
@@ -37,6 +40,8 @@ export const COST = Object.freeze({
   fetch: 45,
   photo: 25,
   knn: 5,
+  /** prepareArea: validating the area, listing its tiles and writing the job (its tiles are analysed in the background). */
+  prepareArea: 100,
 });
 
 /** What the estimate needs to know about the store and the models. */
@@ -82,7 +87,15 @@ function args(def: GraphQLField<unknown, unknown>, node: FieldNode, variables: R
 }
 
 /** Cost of the tiles of a range given what is stored; `batch` for terrainFilter's batched runs. */
-async function rangeCost(probe: CostProbe, z: number, x0: number, x1: number, y0: number, y1: number, batch: boolean): Promise<number> {
+export async function rangeCost(
+  probe: CostProbe,
+  z: number,
+  x0: number,
+  x1: number,
+  y0: number,
+  y1: number,
+  batch: boolean,
+): Promise<number> {
   const tiles = (x1 - x0 + 1) * (y1 - y0 + 1);
   const { imagery, analysed } = await probe.stored(z, x0, x1, y0, y1);
   const toAnalyse = Math.max(0, tiles - analysed);
@@ -99,15 +112,27 @@ async function pointCost(probe: CostProbe, a: Record<string, unknown>): Promise<
   return rangeCost(probe, z, k.x, k.x, k.y, k.y, false);
 }
 
-/** The tile range of a terrainFilter box at its zoom, or undefined for a box the resolver will refuse. */
+/** The box of a GeoJSON area, or undefined for one the resolver will refuse (INVALID_GEOMETRY). */
+function areaBox(v: unknown): { west: number; south: number; east: number; north: number } | undefined {
+  try {
+    const [west, south, east, north] = parseArea(v).bbox;
+    return { west, south, east, north };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The tile range of a terrainFilter / terrainSummary region at its zoom, or undefined for one the resolver will refuse. */
 export function boxRange(
   probe: CostProbe,
   a: Record<string, unknown>,
 ): { z: number; x0: number; x1: number; y0: number; y1: number; tiles: number } | undefined {
-  const b = a.bbox as { west?: number; south?: number; east?: number; north?: number } | undefined;
+  const b = (a.bbox ?? (a.area ? areaBox(a.area) : undefined)) as
+    { west?: number; south?: number; east?: number; north?: number } | undefined;
   if (!b || !finite(b.west, b.south, b.east, b.north)) return undefined;
   const [w, s, e, n] = [b.west!, clampLat(b.south!), b.east!, clampLat(b.north!)];
   if (!(w < e && s < n) || w < -180 || e > 180) return undefined;
+  if (a.bbox && a.area) return undefined;
   const z = typeof a.zoom === "number" ? a.zoom : probe.defaultZoom((s + n) / 2);
   if (!Number.isInteger(z) || z < 0 || z > 24) return undefined;
   const r = tilesInBox(w, s, e, n, z);
@@ -145,7 +170,7 @@ export async function estimateCost(
     const a = args(def, node, variables);
     let cost = 0;
     let tiles: number | undefined;
-    if (name === "terrainFilter") {
+    if (name === "terrainFilter" || name === "terrainSummary") {
       const r = boxRange(probe, a);
       if (r && r.tiles <= maxTilesPerBox) {
         tiles = r.tiles;
@@ -154,7 +179,8 @@ export async function estimateCost(
     } else if (name === "landscape") cost = await pointCost(probe, a);
     else if (name === "similarPlaces") cost = (await pointCost(probe, a)) + COST.knn;
     else if (name === "validatePhoto") cost = (await pointCost(probe, a)) + COST.photo;
-    else if (name === "tile") cost = COST.tileMeta;
+    else if (name === "tile" || name === "areaJob") cost = COST.tileMeta;
+    else if (name === "prepareArea") cost = COST.prepareArea;
     items.push({ field: label, cost, ...(tiles !== undefined ? { tiles } : {}) });
     total += cost;
   }

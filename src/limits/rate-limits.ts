@@ -42,7 +42,7 @@ export interface Charge {
 }
 
 export class RateLimits {
-  private readonly limiters = new Map<number, Promise<RateLimiterAbstract>>();
+  private readonly limiters = new Map<number, RateLimiterAbstract>();
   /** Clients whose minute this process saw used up, with when their window ends (ms epoch). */
   private readonly spentUntil = new Map<string, number>();
 
@@ -71,7 +71,7 @@ export class RateLimits {
   /** Takes `cost` from the client's minute; refused (nothing taken) when it does not fit. */
   async charge(client: Client, cost: number): Promise<Charge> {
     if (client.perMinute <= 0) return { allowed: true, limit: 0, remaining: 0, resetSeconds: 0 };
-    const limiter = await this.limiter(client.perMinute);
+    const limiter = this.limiter(client.perMinute);
     const points = Math.max(0, Math.ceil(cost));
     try {
       const r = await limiter.consume(client.id, points);
@@ -110,20 +110,22 @@ export class RateLimits {
   }
 
   /** One limiter per quota (rate-limiter-flexible fixes the points per instance); all share one table. */
-  private limiter(perMinute: number): Promise<RateLimiterAbstract> {
+  private limiter(perMinute: number): RateLimiterAbstract {
     let l = this.limiters.get(perMinute);
     if (!l) {
       const base = { points: perMinute, duration: WINDOW_SECONDS, keyPrefix: `q${perMinute}` };
       const pool = this.opts.pool;
       l = pool
-        ? new Promise<RateLimiterAbstract>((resolve, reject) => {
-            const r: RateLimiterPostgres = new RateLimiterPostgres(
-              { ...base, storeClient: pool, storeType: "pool", tableName: "rate_limit_counter", clearExpiredByTimeout: true },
-              (err?: Error) => (err ? reject(err) : resolve(r)),
-            );
+        ? new RateLimiterPostgres({
+            ...base,
+            storeClient: pool,
+            storeType: "pool",
+            tableName: "rate_limit_counter",
+            // Made by a migration: the library's own CREATE TABLE IF NOT EXISTS races between processes.
+            tableCreated: true,
+            clearExpiredByTimeout: true,
           })
-        : Promise.resolve(new RateLimiterMemory(base));
-      l.catch(() => this.limiters.delete(perMinute));
+        : new RateLimiterMemory(base);
       this.limiters.set(perMinute, l);
     }
     return l;

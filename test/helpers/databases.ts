@@ -48,6 +48,17 @@ export async function createTestDatabase(mode: "embedded" | "server"): Promise<T
     drop: async () => {
       const c = new pg.Client({ connectionString: SERVER_URL });
       await c.connect();
+      // pg's pool.end() resolves before its sockets close: a connection the test has just ended
+      // may still be open. Forcing the drop then sends it "terminating connection", which its
+      // pool re-emits as an 'error' nobody listens to any more, and the test process crashes
+      // (CI, 2026-11-25). So wait for the test's own connections to go first; force only those
+      // still open after 5 s (a test that leaked a connection should not stop the suite).
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline) {
+        const r = await c.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1", [name]);
+        if (r.rows[0].n === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();
       await rm(dataDir, { recursive: true, force: true });
