@@ -19,7 +19,6 @@ import hashlib
 import json
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from groundview.common import SCENE_CLASSES, TERRAIN_CLASSES, base_parser, read_json, setup, write_json  # noqa: E402
 from groundview.compat import compatibility_matrix  # noqa: E402
-from groundview.data import load_ground, load_trained_terrain_tiles, make_synthetic_data, to_tensor, validation_subset  # noqa: E402
+from groundview.data import data_root, load_ground, load_trained_terrain_tiles, to_tensor, validation_subset  # noqa: E402
 from groundview.metrics import closest_pairs, mean_pairwise_ssim  # noqa: E402
 from groundview.models import ClassifierExport, Encoder, SmallResNet  # noqa: E402
 from train_encoder import encode_generate_classify, load_generator, terrain_consistency  # noqa: E402
@@ -96,9 +95,7 @@ def main(argv=None) -> int:
     p.add_argument("--version", default="", help="model version; default: date + hash of the ONNX files")
     args = p.parse_args(argv)
     setup(args)
-    runs, data, out = Path(args.runs), Path(args.data), Path(args.out)
-    if args.dry_run:
-        data = make_synthetic_data(Path(tempfile.mkdtemp(prefix="gv-dry-")))
+    runs, data, out = Path(args.runs), data_root(args), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "golden").mkdir(exist_ok=True)
     cpu = torch.device("cpu")

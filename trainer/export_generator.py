@@ -29,7 +29,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +38,7 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from groundview.common import SCENE_CLASSES, TERRAIN_CLASSES, base_parser, read_json, setup, write_json  # noqa: E402
 from groundview.compat import compatibility_matrix  # noqa: E402
-from groundview.data import load_ground, load_terrain, make_synthetic_data, normalise, resize, split_of, to_tensor  # noqa: E402
+from groundview.data import data_root, load_ground, load_terrain, normalise, resize, split_of, to_tensor  # noqa: E402
 from groundview.gan import GAN_SOURCES, NOISE_DIM, CondGenerator, recalibrate_bn, tile_noise  # noqa: E402
 from groundview.judging import (birthday_test, judge_consistency, judge_distances, judge_outputs, load_judge,  # noqa: E402
                                 near_duplicate_share, nearest_training_ssim, two_sample_accuracy)
@@ -173,9 +172,7 @@ def main(argv=None) -> int:
     p.add_argument("--version", default="")
     args = p.parse_args(argv)
     setup(args)
-    runs, data, models = Path(args.runs), Path(args.data), Path(args.models)
-    if args.dry_run:
-        data = make_synthetic_data(Path(tempfile.mkdtemp(prefix="gv-dry-")))
+    runs, data, models = Path(args.runs), data_root(args), Path(args.models)
     manifest = read_json(models / "manifest.json")
     ckpt = Path(args.ckpt) if args.ckpt else runs / "gan" / "best"
     gen, meta = load_generator(ckpt)

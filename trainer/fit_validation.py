@@ -17,7 +17,6 @@ the tile terrain's row of M; mismatched photos from classes that row gives zero.
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from groundview.classifier import ClassifierConfig, predict  # noqa: E402
 from groundview.common import SCENE_CLASSES, TERRAIN_CLASSES, base_parser, read_json, setup, write_json  # noqa: E402
 from groundview.compat import compatibility_matrix  # noqa: E402
-from groundview.data import load_ground, load_trained_terrain_tiles, make_synthetic_data, validation_subset  # noqa: E402
+from groundview.data import data_root, load_ground, load_trained_terrain_tiles, validation_subset  # noqa: E402
 from groundview.metrics import roc_auc  # noqa: E402
 from groundview.models import SmallResNet  # noqa: E402
 
@@ -110,9 +109,7 @@ def main(argv=None) -> int:
                    help="verdict bands: PLAUSIBLE/SUSPICIOUS only where at most this share of the fit pairs disagree")
     args = p.parse_args(argv)
     device = setup(args)
-    runs, data = Path(args.runs), Path(args.data)
-    if args.dry_run:
-        data = make_synthetic_data(Path(tempfile.mkdtemp(prefix="gv-dry-")))
+    runs, data = Path(args.runs), data_root(args)
     tmodel, tcfg = load_classifier(runs, "terrain", len(TERRAIN_CLASSES), device)
     smodel, scfg = load_classifier(runs, "scene", len(SCENE_CLASSES), device)
     tiles = validation_subset(load_trained_terrain_tiles(data, runs))

@@ -18,7 +18,6 @@ train-00 is a random sample of all of them, so a run on it alone sees every clas
 from __future__ import annotations
 
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from groundview.common import SCENE_CLASSES, base_parser, read_json, setup, write_json  # noqa: E402
-from groundview.data import load_ground, make_synthetic_data, normalise, resize, small_loss_keep, split_of, static_clean, to_tensor  # noqa: E402
+from groundview.data import data_root, load_ground, normalise, resize, small_loss_keep, split_of, static_clean, to_tensor  # noqa: E402
 from groundview.gan import GAN_SCENES, GAN_SOURCES, scene_onehot  # noqa: E402
 from groundview.models import SmallResNet  # noqa: E402
 from groundview.onnx_import import load_folded_onnx  # noqa: E402
@@ -87,10 +86,9 @@ def main(argv=None) -> int:
     p.add_argument("--val-photos", type=int, default=1000, help="held-back photos packed for the quality measures")
     args = p.parse_args(argv)
     device = setup(args)
-    runs, data = Path(args.runs), Path(args.data)
+    runs, data = Path(args.runs), data_root(args)
     sources_allowed = set(GAN_SOURCES)
     if args.dry_run:
-        data = make_synthetic_data(Path(tempfile.mkdtemp(prefix="gv-dry-")))
         sources_allowed = None
     out = Path(args.out) if args.out else runs / "gan" / "data"
     out.mkdir(parents=True, exist_ok=True)

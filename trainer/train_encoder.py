@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from groundview.common import TERRAIN_CLASSES, Progress, base_parser, read_json, setup, write_json  # noqa: E402
 from groundview.compat import compatibility_matrix  # noqa: E402
-from groundview.data import augment, load_trained_terrain_tiles, make_synthetic_data, normalise, resize, split_masks, to_tensor  # noqa: E402
+from groundview.data import augment, data_root, load_trained_terrain_tiles, normalise, resize, split_masks, to_tensor  # noqa: E402
 from groundview.models import Encoder, Generator  # noqa: E402
 from train_generator import load_scene, scene_input  # noqa: E402
 
@@ -85,9 +84,8 @@ def main(argv=None) -> int:
                                              "instead of the terrain classifier's trunk")
     args = p.parse_args(argv)
     device = setup(args)
-    runs, data = Path(args.runs), Path(args.data)
+    runs, data = Path(args.runs), data_root(args)
     if args.dry_run:
-        data = make_synthetic_data(Path(tempfile.mkdtemp(prefix="gv-dry-")))
         args.epochs = 1
     tres = read_json(runs / "terrain" / "result.json")
     # The encoder trains on tiles at the size the terrain classifier was trained at and, like

@@ -14,7 +14,6 @@ distance for prior samples, and continues training the best one: d is chosen by 
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from groundview.common import SCENE_CLASSES, base_parser, read_json, setup, write_json  # noqa: E402
-from groundview.data import load_ground, make_synthetic_data, normalise, resize, split_masks, to_tensor  # noqa: E402
+from groundview.data import data_root, load_ground, normalise, resize, split_masks, to_tensor  # noqa: E402
 from groundview.metrics import frechet_distance  # noqa: E402
 from groundview.models import Discriminator, Generator, PhotoEncoder, SmallResNet  # noqa: E402
 
@@ -150,10 +149,9 @@ def main(argv=None) -> int:
     p.add_argument("--fd-samples", type=int, default=1000)
     args = p.parse_args(argv)
     device = setup(args)
-    runs, data = Path(args.runs), Path(args.data)
+    runs, data = Path(args.runs), data_root(args)
     max_steps = None
     if args.dry_run:
-        data = make_synthetic_data(Path(tempfile.mkdtemp(prefix="gv-dry-")))
         args.minutes, args.sweep_minutes, args.batch, args.fd_samples, max_steps = 0.2, 0.1, 4, 250, 2
     ds = load_ground(data, 128, runs / "cache")
     tr_mask, va_mask = split_masks(ds)

@@ -8,7 +8,6 @@ Trained on the ground photos' training split, scored on the validation split.
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from groundview.classifier import ClassifierConfig, predict, train_classifier  # noqa: E402
 from groundview.common import SCENE_CLASSES, base_parser, setup, write_json  # noqa: E402
-from groundview.data import channel_stats, class_weights, load_ground, make_synthetic_data, split_masks, static_clean  # noqa: E402
+from groundview.data import channel_stats, class_weights, data_root, load_ground, split_masks, static_clean  # noqa: E402
 from groundview.metrics import classification_report  # noqa: E402
 from groundview.models import JudgeNet  # noqa: E402
 
@@ -31,9 +30,8 @@ def main(argv=None) -> int:
     p.set_defaults(seed=777)
     args = p.parse_args(argv)
     device = setup(args)
-    runs, data = Path(args.runs), Path(args.data)
+    runs, data = Path(args.runs), data_root(args)
     if args.dry_run:
-        data = make_synthetic_data(Path(tempfile.mkdtemp(prefix="gv-dry-")))
         args.epochs = 1
     ds = load_ground(data, 128, runs / "cache")
     tr, va = split_masks(ds)

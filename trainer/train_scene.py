@@ -11,7 +11,6 @@ What was removed, per source class, is written to the result file.
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from groundview.classifier import ClassifierConfig, predict, train_classifier  # noqa: E402
 from groundview.common import SCENE_CLASSES, base_parser, setup, write_json  # noqa: E402
-from groundview.data import channel_stats, ImageSet, class_weights, load_ground, make_synthetic_data, small_loss_keep, split_masks, static_clean  # noqa: E402
+from groundview.data import channel_stats, class_weights, data_root, ImageSet, load_ground, small_loss_keep, split_masks, static_clean  # noqa: E402
 from groundview.metrics import classification_report  # noqa: E402
 from groundview.models import SmallResNet  # noqa: E402
 
@@ -55,9 +54,8 @@ def main(argv=None) -> int:
     p.add_argument("--name", default="scene")
     args = p.parse_args(argv)
     device = setup(args)
-    runs, data = Path(args.runs), Path(args.data)
+    runs, data = Path(args.runs), data_root(args)
     if args.dry_run:
-        data = make_synthetic_data(Path(tempfile.mkdtemp(prefix="gv-dry-")))
         args.epochs, args.cache_size, args.clean_after = 2, 40, 1
     ds = load_ground(data, args.cache_size, runs / "cache")
     tr_mask, va_mask = split_masks(ds)

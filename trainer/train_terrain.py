@@ -11,7 +11,6 @@ every size's score is recorded, and the manifest's input size is the one chosen.
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
@@ -19,7 +18,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from groundview.classifier import ClassifierConfig, predict, train_classifier  # noqa: E402
 from groundview.common import TERRAIN_CLASSES, base_parser, setup, write_json  # noqa: E402
-from groundview.data import channel_stats, load_terrain, make_synthetic_data, split_masks  # noqa: E402
+from groundview.data import channel_stats, data_root, load_terrain, split_masks  # noqa: E402
 from groundview.metrics import classification_report  # noqa: E402
 from groundview.models import SmallResNet  # noqa: E402
 from groundview.onnx_import import load_folded_onnx  # noqa: E402
@@ -44,9 +43,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     device = setup(args)
     runs = Path(args.runs)
-    data = Path(args.data)
+    data = data_root(args)
     if args.dry_run:
-        data = make_synthetic_data(Path(tempfile.mkdtemp(prefix="gv-dry-")))
         args.epochs, args.cache_size = min(args.epochs, 1), 48
     ds = load_terrain(data, args.cache_size, runs / "cache")
     tr_mask, va_mask = split_masks(ds)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import math
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -253,6 +254,13 @@ def class_weights(labels: np.ndarray, n_classes: int, power: float = 1.0) -> tor
     counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
     w = (counts.sum() / np.maximum(counts, 1) / n_classes) ** power
     return torch.tensor(w / w.mean(), dtype=torch.float32)
+
+
+def data_root(args) -> Path:
+    """The shared data (`--data`), or with `--dry-run` a tiny synthetic set in a temporary folder."""
+    if args.dry_run:
+        return make_synthetic_data(Path(tempfile.mkdtemp(prefix="gv-dry-")))
+    return Path(args.data)
 
 
 def make_synthetic_data(root: Path, per_class: int = 6, seed: int = 0) -> Path:

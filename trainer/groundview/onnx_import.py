@@ -34,6 +34,10 @@ def load_folded_onnx(model: torch.nn.Module, path: Path | str, example_size: int
     for h in hooks:
         h.remove()
     pairs = [(order[i], order[i + 1]) for i in range(len(order)) if isinstance(order[i], torch.nn.Conv2d)]
+    if len(convs) > len(pairs) and any(o.name == "grid" for o in g.output):
+        # A classifier with the terrain grid output (export_terrain_grid.py): its own trunk runs
+        # first, the grid head's convolutions after it.
+        convs = convs[:len(pairs)]
     if len(pairs) != len(convs) or any(not isinstance(bn, torch.nn.BatchNorm2d) for _, bn in pairs):
         raise ValueError(f"{path}: {len(convs)} ONNX convolutions for {len(pairs)} conv+BatchNorm pairs in the model")
     with torch.no_grad():

@@ -128,3 +128,26 @@ def test_reuse_shipped_puts_back_what_export_wrote(exported, tmp_path):
         got = torch.softmax(m(torch.from_numpy(x.copy())), 1).numpy().ravel()
     assert np.abs(got - want).max() < 1e-4
     assert (tmp_path / "generator" / "vaegan.pt").exists()
+
+
+def test_grid_training_resumes_and_the_export_adds_a_grid_output(exported):
+    runs, out, _ = exported
+    log = run("train_terrain_grid.py", "--runs", str(runs), "--models", str(out))
+    assert "val mosaic mIoU" in log and (runs / "terrain_grid" / "head.pt").exists() and (runs / "terrain_grid" / "base.onnx").exists()
+    log = run("train_terrain_grid.py", "--runs", str(runs), "--models", str(out), "--resume", "--tune-branch")
+    assert "val mosaic mIoU" in log
+    before = json.loads((out / "manifest.json").read_text())
+    run("export_terrain_grid.py", "--runs", str(runs), "--models", str(out))
+    m = json.loads((out / "manifest.json").read_text())
+    spec = m["models"]["terrainClassifier"]
+    assert spec["outputs"] == {"probabilities": "probabilities", "grid": "grid"}
+    assert spec["grid"]["cells"] == 16 and spec["grid"]["minCells"] >= 1
+    assert 0 <= spec["grid"]["metrics"]["mosaicMeanIoU"] <= 1
+    assert m["version"] != before["version"]
+    g = onnx.load(str(out / spec["file"]))
+    assert [o.name for o in g.graph.output] == ["probabilities", "grid"]
+    golden = json.loads((out / spec["golden"]).read_text())
+    assert golden["outputs"]["grid"]["shape"][1:] == [7, 16, 16]
+    # Exporting again (a longer-trained head) starts from the kept classifier, not the file with a grid.
+    run("export_terrain_grid.py", "--runs", str(runs), "--models", str(out))
+    assert json.loads((out / "manifest.json").read_text())["models"]["terrainClassifier"]["outputs"]["grid"] == "grid"
