@@ -12,6 +12,10 @@ import { ModelRegistry } from "./inference/model-registry.js";
 import { LandscapeService } from "./landscape/landscape.service.js";
 import { SimilarPlacesService } from "./similar-places/similar-places.service.js";
 import { TerrainFilterService } from "./terrain-filter/terrain-filter.service.js";
+import { TerrainSummaryService } from "./terrain-summary/terrain-summary.service.js";
+import { TerrainMapService } from "./terrain/terrain-map.service.js";
+import { AreaJobQueue } from "./area-jobs/area-job.queue.js";
+import { AreaJobsService } from "./area-jobs/area-jobs.service.js";
 import { PhotoValidationService } from "./validate-photo/validate-photo.service.js";
 import { formatError } from "./graphql/format-error.js";
 import { buildGroundviewSchema } from "./graphql/schema.js";
@@ -97,6 +101,8 @@ export async function startApp(settings: Settings): Promise<App> {
     maxDepth: settings.queryMaxDepth,
     maxDirectives: settings.queryMaxDirectives,
   });
+  const costProbe =
+    models && databaseCostProbe(db.prisma, tileCache.source.id, registry!.version, (lat) => models.landscape.defaultZoom(lat));
   const apollo = new ApolloServer<GraphQLContext>({
     schema: await buildGroundviewSchema(),
     csrfPrevention: true,
@@ -117,7 +123,7 @@ export async function startApp(settings: Settings): Promise<App> {
         maxCost: settings.queryMaxCost,
         rateLimits,
         maxTilesPerBox: settings.terrainFilterMaxTiles,
-        probe: models && databaseCostProbe(db.prisma, tileCache.source.id, registry!.version, (lat) => models.landscape.defaultZoom(lat)),
+        probe: costProbe,
       }),
     ],
   });
@@ -140,6 +146,7 @@ export async function startApp(settings: Settings): Promise<App> {
     rateLimits,
     baseUrl: () => tiles.baseUrl,
     sampleArea,
+    costProbe,
     ready: async () => {
       await db.ping();
       if (!models) throw new Error(modelError);
@@ -148,6 +155,7 @@ export async function startApp(settings: Settings): Promise<App> {
   });
   /** Stops what start-up opened, in order; rows computed but not yet written are written first. */
   const release = async () => {
+    await models?.areaJobs.stop();
     await apollo.stop();
     await models?.landscape.analysis.flush();
     await registry?.close();
@@ -169,6 +177,8 @@ export async function startApp(settings: Settings): Promise<App> {
   const url = settings.publicUrl ?? `http://${host}:${port}`;
   tiles.baseUrl = url;
   if (models) models.landscape.baseUrl = url;
+  // Area jobs: this process works the queue too (jobs left by a stopped or killed process resume).
+  await models?.areaJobs.start().catch((err: Error) => console.error(`area jobs not started: ${err.message}`));
   return {
     url,
     models,
@@ -208,9 +218,29 @@ function buildModelServices(registry: ModelRegistry, db: Database, tileCache: Ti
     concurrency: s.analysisConcurrency,
   });
   const landscape = new LandscapeService(analysis);
+  const terrainMap = new TerrainMapService(db.prisma, analysis, s.terrainFilterMaxTiles);
+  const log = (line: string) => console.log(line);
+  const queue = new AreaJobQueue({
+    executeSql: db.executeSql,
+    chunkTimeoutSeconds: s.areaJobChunkTimeoutSeconds,
+    pollSeconds: s.areaJobPollSeconds,
+    workers: s.areaJobWorkers,
+    log,
+  });
+  const areaJobs = new AreaJobsService(
+    db.prisma,
+    terrainMap,
+    queue,
+    metrics,
+    { maxTiles: s.areaJobMaxTiles, maxPendingTiles: s.areaJobMaxPendingTiles, chunkTiles: s.areaJobChunkTiles },
+    log,
+  );
   return {
+    areaJobs,
     landscape,
-    terrainFilter: new TerrainFilterService(analysis, landscape, s.terrainFilterMaxTiles),
+    terrainMap,
+    terrainFilter: new TerrainFilterService(terrainMap),
+    terrainSummary: new TerrainSummaryService(terrainMap),
     photos: new PhotoValidationService(landscape, metrics, { maxBytes: s.photoMaxBytes, maxPixels: s.photoMaxPixels }, s.uploadDir),
     similarPlaces: new SimilarPlacesService(db.prisma, analysis, landscape),
   };

@@ -4,7 +4,8 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { distance, area as turfArea, polygon } from "@turf/turf";
+import { bbox as bboxOf, distance, featureCollection, intersect, area as turfArea, polygon } from "@turf/turf";
+import type { Polygon } from "geojson";
 import sharp from "sharp";
 import type { App } from "../src/app.js";
 import { tileBoundsGeometry } from "../src/tiles/tile-math.js";
@@ -122,33 +123,67 @@ describe("GraphQL API with the real models", () => {
     assert.equal(rows, 1);
   });
 
-  test("terrainFilter merges a block of matching tiles into one polygon with the right area", async () => {
+  test("terrainFilter: every terrain at minConfidence 0 covers the box exactly, in areas that do not overlap", async () => {
     const nw = tileBoundsGeometry({ z: Z, x: X0, y: Y0 }).coordinates[0];
     const se = tileBoundsGeometry({ z: Z, x: X0 + 4, y: Y0 + 4 }).coordinates[0];
     const eps = 1e-7;
     const bbox = { west: nw[0][0] + eps, north: nw[2][1] - eps, east: se[1][0] - eps, south: se[0][1] + eps };
-    const q = `query($bbox: BBoxInput!, $terrain: [Terrain!]!, $min: Float) { terrainFilter(bbox: $bbox, terrain: $terrain, zoom: ${Z}, minConfidence: $min) {
-      totalCount zoom tilesAnalysed tilesComputed featureCollection edges { cursor node { terrain areaSqm meanConfidence tileCount geometry } } pageInfo { hasNextPage endCursor } } }`;
-    // minConfidence 0: every tile matches, so the 5x5 block is exactly one area.
-    const r = await gql(app, q, { bbox, terrain: ["FOREST"], min: 0 });
+    const q = `query($bbox: BBoxInput!, $terrain: [Terrain!]!, $min: Float) { terrainFilter(bbox: $bbox, terrain: $terrain, zoom: ${Z}, minConfidence: $min, first: 500) {
+      totalCount zoom tilesAnalysed tilesComputed featureCollection edges { cursor node { terrain areaSqm meanConfidence tileCount cellCount geometry } } pageInfo { hasNextPage endCursor } } }`;
+    const all = ["GRASS", "FIELD", "INDUSTRIAL", "WATER", "FOREST", "RESIDENTIAL", "PARKING"];
+    const r = await gql(app, q, { bbox, terrain: all, min: 0 });
     assert.equal(r.body.errors, undefined, JSON.stringify(r.body.errors));
     const f = r.body.data.terrainFilter;
     assert.equal(f.tilesAnalysed, 25);
-    assert.equal(f.totalCount, 1);
-    const area = f.edges[0].node;
-    assert.equal(area.tileCount, 25);
-    assert.equal(area.geometry.type, "Polygon");
-    let expected = 0;
-    for (let x = X0; x <= X0 + 4; x++)
-      for (let y = Y0; y <= Y0 + 4; y++) expected += turfArea(polygon(tileBoundsGeometry({ z: Z, x, y }).coordinates));
-    assert.ok(Math.abs(area.areaSqm - expected) / expected < 1e-6, `${area.areaSqm} vs ${expected}`);
+    assert.ok(f.totalCount >= 1);
+    const nodes = f.edges.map((e: { node: { areaSqm: number; geometry: Polygon; terrain: string; tileCount: number } }) => e.node);
+    const boxArea = turfArea(
+      polygon([
+        [
+          [bbox.west, bbox.south],
+          [bbox.east, bbox.south],
+          [bbox.east, bbox.north],
+          [bbox.west, bbox.north],
+          [bbox.west, bbox.south],
+        ],
+      ]),
+    );
+    const sum = nodes.reduce((s: number, n: { areaSqm: number }) => s + n.areaSqm, 0);
+    // PostGIS measures on the spheroid, turf on a sphere: within 0.5 % here.
+    assert.ok(Math.abs(sum - boxArea) / boxArea < 5e-3, `areas add up to the box: ${sum} vs ${boxArea}`);
+    for (const n of nodes) {
+      assert.equal(n.geometry.type, "Polygon");
+      assert.ok(n.tileCount >= 1 && n.tileCount <= 25);
+      const [w, s, e, nn] = bboxOf(n.geometry);
+      assert.ok(
+        w >= bbox.west - 1e-8 && e <= bbox.east + 1e-8 && s >= bbox.south - 1e-8 && nn <= bbox.north + 1e-8,
+        `clipped to the box: ${[w, s, e, nn]} vs ${JSON.stringify(bbox)}`,
+      );
+    }
+    // Areas of different terrains never overlap (the grid gives each cell one terrain).
+    for (let i = 0; i < Math.min(nodes.length, 12); i++)
+      for (let j = i + 1; j < Math.min(nodes.length, 12); j++) {
+        const both = intersect(featureCollection([polygon(nodes[i].geometry.coordinates), polygon(nodes[j].geometry.coordinates)]));
+        assert.ok(!both || turfArea(both) < 1, `areas ${i} and ${j} overlap by ${both && turfArea(both)} m²`);
+      }
     assert.equal(f.featureCollection.type, "FeatureCollection");
-    assert.equal(f.featureCollection.features.length, 1);
-    const warm = await gql(app, q, { bbox, terrain: ["FOREST"], min: 0 });
+    assert.equal(f.featureCollection.features.length, nodes.length);
+    const warm = await gql(app, q, { bbox, terrain: all, min: 0 });
     assert.equal(warm.body.data.terrainFilter.tilesComputed, 0, "the second run reuses stored results");
-    // minConfidence above every probability: nothing matches.
-    const none = await gql(app, q, { bbox, terrain: ["FOREST", "WATER"], min: 1 });
-    assert.equal(none.body.data.terrainFilter.totalCount, 0);
+    assert.deepEqual(warm.body.data.terrainFilter.edges, f.edges, "and answers the same");
+    // One terrain: a subset of the areas above.
+    const t = nodes[0].terrain;
+    const one = await gql(app, q, { bbox, terrain: [t], min: 0 });
+    assert.equal(one.body.data.terrainFilter.totalCount, nodes.filter((n: { terrain: string }) => n.terrain === t).length);
+    // A confidence floor keeps only pieces at or above it, so every area's mean is too.
+    const sure = await gql(app, q, { bbox, terrain: all, min: 0.9 });
+    const kept = sure.body.data.terrainFilter.edges.map((e: { node: { meanConfidence: number } }) => e.node.meanConfidence);
+    assert.ok(
+      kept.every((c: number) => c >= 0.9),
+      JSON.stringify(kept),
+    );
+    const keptArea = sure.body.data.terrainFilter.edges.reduce((s: number, e: { node: { areaSqm: number } }) => s + e.node.areaSqm, 0);
+    assert.ok(keptArea <= sum + 1);
   });
 
   test("terrainFilter: a box over the tile limit fails with BBOX_TOO_LARGE and the limit", async () => {
@@ -167,6 +202,8 @@ describe("GraphQL API with the real models", () => {
   });
 
   test("similarPlaces: nearest analysed latents first, never the place itself", async () => {
+    // Places with a landscape have a latent (terrainFilter's terrain-only analyses have none).
+    for (let i = 0; i < 7; i++) assert.equal((await gql(app, LANDSCAPE, centre(X0 + 6, Y0 + i))).body.errors, undefined);
     const p = centre(X0 + 1, Y0 + 1);
     const r = await gql(
       app,
@@ -224,6 +261,17 @@ describe("GraphQL API with the real models", () => {
   test("validatePhoto refuses truncated, non-image, oversized and unguarded uploads with codes", async () => {
     const p = centre(X0, Y0);
     const jpeg = await photo("jpeg");
+    // What is stored before the refused uploads (the tile under the point analysed first).
+    await gql(app, `{ landscape(lat: ${p.lat}, lon: ${p.lon}, zoom: ${Z}) { cached } }`);
+    await app.models?.landscape.analysis.flush();
+    const snapshot = () =>
+      app.db.prisma.$queryRaw<{ tiles: number; tileHashes: string | null; analyses: number; analysisHashes: string | null }[]>`
+        SELECT (SELECT count(*)::int FROM satellite_tile) AS tiles,
+          (SELECT string_agg(content_hash, ',' ORDER BY source, z, x, y) FROM satellite_tile) AS "tileHashes",
+          (SELECT count(*)::int FROM tile_analysis) AS analyses,
+          (SELECT string_agg(coalesce(image_hash, '-'), ',' ORDER BY z, x, y, model_version) FROM tile_analysis) AS "analysisHashes"`;
+    const before = await snapshot();
+    assert.ok(before[0].tiles > 0 && before[0].analyses > 0);
     const truncated = await upload(app, jpeg.subarray(0, Math.floor(jpeg.length / 2)), "t.jpg", p);
     assert.equal(truncated.body.errors?.[0].extensions.code, "UNSUPPORTED_IMAGE");
     const text = await upload(app, Buffer.from("just some text, not a photo\n"), "notes.txt", p);
@@ -238,8 +286,7 @@ describe("GraphQL API with the real models", () => {
     assert.equal(pixels.body.errors?.[0].extensions.code, "PAYLOAD_TOO_LARGE");
     const csrf = await upload(app, jpeg, "x.jpg", p, {});
     assert.equal(csrf.status, 400, "multipart without a preflight header is refused (CSRF)");
-    const stored = await app.db.prisma.satelliteTile.count();
-    assert.ok(stored > 0, "failed uploads leave the stored tiles alone");
+    assert.deepEqual(await snapshot(), before, "refused uploads leave the stored tiles and results as they were");
   });
 });
 

@@ -154,6 +154,19 @@ describe("map page in Chromium", () => {
     assert.equal(geojson.type, "FeatureCollection");
     assert.equal(geojson.features.length, total);
     await page.screenshot({ path: path.join(ARTIFACTS, "3-box.png") });
+    // The terrain layer (vector tiles) draws the stored terrain of the analysed box too.
+    await page.click("#terrain-layer");
+    await page.waitForFunction(
+      () => (globalThis as any).groundview.map.queryRenderedFeatures({ layers: ["terrain-tiles-fill"] }).length > 0,
+      undefined,
+      { timeout: 60_000 },
+    );
+    const layerTerrains = (await page.evaluate(
+      'Array.from(new Set(window.groundview.map.queryRenderedFeatures({ layers: ["terrain-tiles-fill"] }).map((f) => f.properties.terrain.toUpperCase())))',
+    )) as string[];
+    for (const t of layerTerrains) assert.ok(["GRASS", "FIELD", "INDUSTRIAL", "WATER", "FOREST", "RESIDENTIAL", "PARKING"].includes(t), t);
+    await page.screenshot({ path: path.join(ARTIFACTS, "3b-terrain-layer.png") });
+    await page.click("#terrain-layer");
     assert.deepEqual(problems, []);
   });
 

@@ -93,8 +93,16 @@ describe("inference worker", () => {
     ];
     const res = await Promise.all(jobs);
     reg.onRun = undefined;
-    assert.equal(res.length, MAX_BATCH + 6);
+    const images = res.slice(0, -1) as Float32Array[][];
+    for (const [img] of images) assert.ok(img.length === 3 * 128 * 128 && img.every((v) => Number.isFinite(v) && Math.abs(v) <= 1));
+    const scene = res.at(-1) as { probabilities: Float32Array[] };
+    assert.ok(Math.abs(scene.probabilities[0].reduce((a, v) => a + v, 0) - 1) < 1e-4, "the scene request got probabilities");
     assert.ok(Math.max(...sizes) <= MAX_BATCH, `batch sizes ${sizes.join(",")}`);
+    assert.equal(
+      sizes.reduce((a, n) => a + n, 0),
+      MAX_BATCH + 6,
+      "every request ran in exactly one batch",
+    );
   });
 
   test("a worker that dies fails only its run and is replaced", async () => {
@@ -162,6 +170,27 @@ test("a manifest naming a conditional generator without its noise seed is refuse
   await writeFile(path.join(dir, "manifest.json"), JSON.stringify(manifest));
   try {
     await assert.rejects(ModelRegistry.load(dir, { intraOpThreads: 1 }), /noiseSeed/);
+  } finally {
+    await rm(dir, { recursive: true });
+  }
+});
+
+test("a manifest whose classifier names a class the API does not know is refused at start-up", async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "gv-models-"));
+  const manifest = JSON.parse(await readFile(`${MODELS}manifest.json`, "utf8"));
+  try {
+    const renamed = structuredClone(manifest);
+    renamed.models.terrainClassifier.classes[3] = "lake";
+    await writeFile(path.join(dir, "manifest.json"), JSON.stringify(renamed));
+    await assert.rejects(ModelRegistry.load(dir, { intraOpThreads: 1 }), /terrainClassifier has classes the API does not know: lake/);
+    const scene = structuredClone(manifest);
+    scene.models.sceneClassifier.classes[0] = "woodland";
+    await writeFile(path.join(dir, "manifest.json"), JSON.stringify(scene));
+    await assert.rejects(ModelRegistry.load(dir, { intraOpThreads: 1 }), /sceneClassifier has classes the API does not know: woodland/);
+    const twice = structuredClone(manifest);
+    twice.models.terrainClassifier.classes[1] = twice.models.terrainClassifier.classes[0];
+    await writeFile(path.join(dir, "manifest.json"), JSON.stringify(twice));
+    await assert.rejects(ModelRegistry.load(dir, { intraOpThreads: 1 }), /names a class twice/);
   } finally {
     await rm(dir, { recursive: true });
   }

@@ -130,6 +130,34 @@ for (const mode of MODES) {
       assert.equal(second.status, 404);
       assert.equal(up.hits("/10/7/7.img"), 1);
     });
+    test("getMany: a batch of tiles in a few statements, missing tiles as TILE_NOT_FOUND, joined by a concurrent get()", async () => {
+      up.setBehaviour((req, res, attempt) => {
+        if (/\/11\/5\/\d+\.img/.test(req.url ?? "")) {
+          res.writeHead(404);
+          res.end();
+        } else serveBytes(png, "image/png", { delayMs: 30 })(req, res, attempt);
+      });
+      const keys = [];
+      for (let x = 4; x <= 5; x++) for (let y = 10; y < 14; y++) keys.push({ z: 11, x, y });
+      const cache = app.tileCache;
+      const [many, single] = await Promise.all([cache.getMany(keys), cache.get({ z: 11, x: 4, y: 12 }).catch((e: Error) => e)]);
+      assert.equal(many.size, 8);
+      for (const k of keys) {
+        const r = many.get(`${k.z}/${k.x}/${k.y}`);
+        if (k.x === 5) assert.equal((r as { code?: string }).code, "TILE_NOT_FOUND");
+        else assert.ok(Buffer.from((r as { bytes: Uint8Array }).bytes).equals(png));
+      }
+      assert.ok(!(single instanceof Error) && Buffer.from(single.bytes).equals(png));
+      for (const k of keys) assert.equal(up.hits(`/${k.z}/${k.x}/${k.y}.img`), 1, "each tile asked once");
+      // All stored, leases released; a second batch asks upstream nothing.
+      const rows = await app.db.prisma.satelliteTile.count({ where: { z: 11, x: { in: [4, 5] } } });
+      assert.equal(rows, 8, "four images and four negative entries stored");
+      const leases = await app.db.prisma.tileFetchLease.count();
+      assert.equal(leases, 0, "every lease released");
+      const again = await cache.getMany(keys);
+      assert.equal(again.size, 8);
+      for (const k of keys) assert.equal(up.hits(`/${k.z}/${k.x}/${k.y}.img`), 1);
+    });
   });
 
   describe(`tile expiry and revalidation (${mode})`, { skip: skipReason(mode) }, () => {

@@ -38,6 +38,18 @@ export interface Settings {
   readonly analysisMemoryBytes: number;
   readonly analysisConcurrency: number;
   readonly terrainFilterMaxTiles: number;
+  /** Largest area job (prepareArea), in tiles. */
+  readonly areaJobMaxTiles: number;
+  /** Tiles of all unfinished area jobs together; a new job beyond it is refused. */
+  readonly areaJobMaxPendingTiles: number;
+  /** Tiles per queued chunk of an area job. */
+  readonly areaJobChunkTiles: number;
+  /** A chunk taken by a process that then died is given to another after this long. */
+  readonly areaJobChunkTimeoutSeconds: number;
+  /** How often an idle process looks for area-job chunks; 0: this process works none. */
+  readonly areaJobPollSeconds: number;
+  /** Area-job chunks one process works at once. */
+  readonly areaJobWorkers: number;
   readonly photoMaxBytes: number;
   /** Origins allowed to call /graphql from a browser ("*" for any); tiles allow any origin. */
   readonly corsOrigins: "*" | readonly string[];
@@ -68,11 +80,15 @@ export const DEFAULT_TILE_SOURCE = "esri-world-imagery";
 export class SettingsError extends Error {}
 
 function int(env: Env, name: string, def: number, min: number, max: number): number {
+  return num(env, name, def, min, max, true);
+}
+
+function num(env: Env, name: string, def: number, min: number, max: number, integer = false): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return def;
   const v = Number(raw);
-  if (!Number.isInteger(v) || v < min || v > max) {
-    throw new SettingsError(`${name} must be an integer in [${min}, ${max}], got '${raw}'`);
+  if (!(integer ? Number.isInteger(v) : Number.isFinite(v)) || v < min || v > max) {
+    throw new SettingsError(`${name} must be ${integer ? "an integer" : "a number"} in [${min}, ${max}], got '${raw}'`);
   }
   return v;
 }
@@ -140,6 +156,12 @@ export function loadSettings(env: Env = process.env): Settings {
     analysisMemoryBytes: int(env, "ANALYSIS_MEMORY_CACHE_MB", 64, 0, 16384) * 1024 * 1024,
     analysisConcurrency: int(env, "ANALYSIS_CONCURRENCY", 4, 1, 64),
     terrainFilterMaxTiles: int(env, "TERRAIN_FILTER_MAX_TILES", 1024, 1, 100000),
+    areaJobMaxTiles: int(env, "AREA_JOB_MAX_TILES", 50_000, 1, 5_000_000),
+    areaJobMaxPendingTiles: int(env, "AREA_JOB_MAX_PENDING_TILES", 200_000, 1, 50_000_000),
+    areaJobChunkTiles: int(env, "AREA_JOB_CHUNK_TILES", 32, 1, 1024),
+    areaJobChunkTimeoutSeconds: int(env, "AREA_JOB_CHUNK_TIMEOUT_SECONDS", 300, 1, 3600),
+    areaJobPollSeconds: num(env, "AREA_JOB_POLL_SECONDS", 2, 0, 600),
+    areaJobWorkers: int(env, "AREA_JOB_WORKERS", 2, 0, 16),
     photoMaxBytes: int(env, "PHOTO_MAX_BYTES", 10 * 1024 * 1024, 1024, 200 * 1024 * 1024),
     corsOrigins: origins(env.CORS_ORIGINS),
     photoMaxPixels: int(env, "PHOTO_MAX_PIXELS", 40_000_000, 1024, 400_000_000),

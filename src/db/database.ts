@@ -24,6 +24,8 @@ export interface Database {
   readonly migrations: MigrationReport;
   /** The server's connection pool (server mode only), for what shares counters across processes. */
   readonly pool?: pg.Pool;
+  /** Raw SQL for the job queue (pg-boss's `db` option): one statement with parameters, or a script without. */
+  readonly executeSql: (text: string, values?: unknown[]) => Promise<{ rows: unknown[] }>;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -73,6 +75,12 @@ async function openEmbedded(dataDir: string, migrationsDir: string): Promise<Dat
     kind: "embedded",
     prisma,
     migrations,
+    executeSql: async (text, values) => {
+      if (values?.length) return { rows: (await lite.query(text, values)).rows };
+      // A script of several statements (pg-boss's locked maintenance commands) needs exec().
+      const results = await lite.exec(text);
+      return { rows: results.at(-1)?.rows ?? [] };
+    },
     ping: async () => void (await lite.query("SELECT 1")),
     close: async () => {
       await prisma.$disconnect();
@@ -97,14 +105,27 @@ async function openServer(url: string, poolSize: number, migrationsDir: string):
     await client.end();
   }
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // An idle connection that fails (the server restarted, an administrator ended it) is dropped
+  // from the pool; without a listener its 'error' would crash the process. Prisma's adapter
+  // listens only while connected, so the pool keeps its own listener, quiet once closing
+  // (pool.end() resolves before the sockets are closed).
+  let closing = false;
+  pool.on("error", (err) => {
+    if (!closing) console.error(`database: an idle connection failed and was dropped: ${err.message}`);
+  });
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     kind: "server",
     prisma,
     migrations,
     pool,
+    executeSql: async (text, values) => {
+      const r = (await pool.query(text, values)) as pg.QueryResult | pg.QueryResult[];
+      return { rows: Array.isArray(r) ? (r.at(-1)?.rows ?? []) : r.rows };
+    },
     ping: async () => void (await pool.query("SELECT 1")),
     close: async () => {
+      closing = true;
       await prisma.$disconnect();
       await pool.end();
     },

@@ -13,6 +13,14 @@ export enum ErrorCode {
   TILE_UNAVAILABLE = "TILE_UNAVAILABLE",
   /** A terrainFilter box covers more tiles than TERRAIN_FILTER_MAX_TILES. */
   BBOX_TOO_LARGE = "BBOX_TOO_LARGE",
+  /** A terrainFilter / terrainSummary area (GeoJSON) whose box covers more tiles than TERRAIN_FILTER_MAX_TILES, or a prepareArea area (box or GeoJSON) over AREA_JOB_MAX_TILES. */
+  AREA_TOO_LARGE = "AREA_TOO_LARGE",
+  /** An area that is not a valid GeoJSON Polygon/MultiPolygon; `problem` says why (NOT_CLOSED, SELF_INTERSECTION, ...). */
+  INVALID_GEOMETRY = "INVALID_GEOMETRY",
+  /** No area job with that id. */
+  AREA_JOB_NOT_FOUND = "AREA_JOB_NOT_FOUND",
+  /** The unfinished area jobs already hold AREA_JOB_MAX_PENDING_TILES tiles (`pendingTiles`, `limit`); try again later. */
+  AREA_JOBS_BUSY = "AREA_JOBS_BUSY",
   /** An upload that is not a decodable JPEG/PNG/WebP/HEIF/TIFF image. */
   UNSUPPORTED_IMAGE = "UNSUPPORTED_IMAGE",
   /** An upload over PHOTO_MAX_BYTES or PHOTO_MAX_PIXELS. */
@@ -38,6 +46,19 @@ export enum ErrorCode {
   INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR",
 }
 
+/**
+ * Codes of malformed GraphQL requests, from the GraphQL protocol and Apollo Server (passed
+ * through as they are); BAD_REQUEST is also ours, for HTTP-level problems of a /graphql request
+ * (a body that is not JSON, a multipart upload without the CSRF preflight header).
+ */
+export enum ProtocolCode {
+  GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED",
+  GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED",
+  BAD_REQUEST = "BAD_REQUEST",
+  PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND",
+  OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE",
+}
+
 /** HTTP status for each code, used by the REST endpoints. */
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   [ErrorCode.OUT_OF_RANGE]: 400,
@@ -45,6 +66,10 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   [ErrorCode.TILE_NOT_FOUND]: 404,
   [ErrorCode.TILE_UNAVAILABLE]: 502,
   [ErrorCode.BBOX_TOO_LARGE]: 400,
+  [ErrorCode.AREA_TOO_LARGE]: 400,
+  [ErrorCode.INVALID_GEOMETRY]: 400,
+  [ErrorCode.AREA_JOB_NOT_FOUND]: 404,
+  [ErrorCode.AREA_JOBS_BUSY]: 503,
   [ErrorCode.UNSUPPORTED_IMAGE]: 415,
   [ErrorCode.PAYLOAD_TOO_LARGE]: 413,
   [ErrorCode.MODEL_UNAVAILABLE]: 503,

@@ -1,6 +1,9 @@
+import type { AreaJobsService } from "../area-jobs/area-jobs.service.js";
 import type { LandscapeService } from "../landscape/landscape.service.js";
 import type { SimilarPlacesService } from "../similar-places/similar-places.service.js";
 import type { TerrainFilterService } from "../terrain-filter/terrain-filter.service.js";
+import type { TerrainSummaryService } from "../terrain-summary/terrain-summary.service.js";
+import type { TerrainMapService } from "../terrain/terrain-map.service.js";
 import type { TileService } from "../tile/tile.service.js";
 import type { PhotoValidationService } from "../validate-photo/validate-photo.service.js";
 import type { RequestLimits } from "../limits/limits.plugin.js";
@@ -9,8 +12,13 @@ import type { RequestLimits } from "../limits/limits.plugin.js";
 export interface ModelServices {
   landscape: LandscapeService;
   terrainFilter: TerrainFilterService;
+  terrainSummary: TerrainSummaryService;
+  /** Terrain maps (box or parcel → merged polygons), behind terrainFilter, terrainSummary and the vector tiles. */
+  terrainMap: TerrainMapService;
   photos: PhotoValidationService;
   similarPlaces: SimilarPlacesService;
+  /** prepareArea / areaJob: background analysis of large areas. */
+  areaJobs: AreaJobsService;
 }
 
 /** What every resolver gets: the services, built once at start-up. */

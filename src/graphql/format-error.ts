@@ -1,16 +1,10 @@
 import type { GraphQLFormattedError } from "graphql";
 import { ArgumentValidationError } from "type-graphql";
-import { ErrorCode } from "../errors/error-codes.js";
+import { ErrorCode, ProtocolCode } from "../errors/error-codes.js";
 import { GroundviewError, toGroundviewError } from "../errors/errors.js";
 
 /** Codes that GraphQL/Apollo themselves produce for malformed requests, passed through as they are. */
-const PROTOCOL_CODES = new Set([
-  "GRAPHQL_PARSE_FAILED",
-  "GRAPHQL_VALIDATION_FAILED",
-  "BAD_REQUEST",
-  "PERSISTED_QUERY_NOT_FOUND",
-  "OPERATION_RESOLUTION_FAILURE",
-]);
+const PROTOCOL_CODES = new Set<string>(Object.values(ProtocolCode));
 
 /**
  * Gives every error one code from ErrorCode (or a protocol code), and hides internals:

@@ -1,15 +1,25 @@
 import type { GraphQLSchema } from "graphql";
 import { buildSchema } from "type-graphql";
+import { AreaJobsResolver } from "../area-jobs/area-jobs.resolver.js";
 import { LandscapeResolver } from "../landscape/landscape.resolver.js";
 import { SimilarPlacesResolver } from "../similar-places/similar-places.resolver.js";
 import { TerrainFilterResolver } from "../terrain-filter/terrain-filter.resolver.js";
+import { TerrainSummaryResolver } from "../terrain-summary/terrain-summary.resolver.js";
 import { TileResolver } from "../tile/tile.resolver.js";
 import { ValidatePhotoResolver } from "../validate-photo/validate-photo.resolver.js";
 
 /** The GraphQL schema from the resolvers; class-validator checks arguments before resolvers run. */
 export async function buildGroundviewSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [TileResolver, LandscapeResolver, TerrainFilterResolver, SimilarPlacesResolver, ValidatePhotoResolver],
+    resolvers: [
+      TileResolver,
+      LandscapeResolver,
+      TerrainFilterResolver,
+      TerrainSummaryResolver,
+      AreaJobsResolver,
+      SimilarPlacesResolver,
+      ValidatePhotoResolver,
+    ],
     validate: { forbidUnknownValues: false },
     emitSchemaFile: false,
   });

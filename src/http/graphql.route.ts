@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { type ApolloServer, HeaderMap } from "@apollo/server";
 import type { GraphQLContext } from "../graphql/context.js";
 import processRequest from "graphql-upload/processRequest.mjs";
-import { ErrorCode } from "../errors/error-codes.js";
+import { ErrorCode, ProtocolCode } from "../errors/error-codes.js";
 import { sendGraphQLError } from "./respond.js";
 import { GroundviewError } from "../errors/errors.js";
 import type { RequestLimits } from "../limits/limits.plugin.js";
@@ -65,7 +65,7 @@ export async function serveGraphQL(
       return sendGraphQLError(
         res,
         400,
-        "BAD_REQUEST",
+        ProtocolCode.BAD_REQUEST,
         "multipart requests need an 'Apollo-Require-Preflight: true' header (CSRF prevention)",
       );
     }
@@ -76,7 +76,7 @@ export async function serveGraphQL(
       headers.set("content-type", "application/json");
     } catch (err) {
       const status = (err as { status?: number }).status ?? 400;
-      return sendGraphQLError(res, status, status === 413 ? ErrorCode.PAYLOAD_TOO_LARGE : "BAD_REQUEST", (err as Error).message);
+      return sendGraphQLError(res, status, status === 413 ? ErrorCode.PAYLOAD_TOO_LARGE : ProtocolCode.BAD_REQUEST, (err as Error).message);
     }
   } else if (req.method === "POST") {
     const raw = await readBody(req, MAX_JSON_BODY_BYTES);
@@ -87,7 +87,7 @@ export async function serveGraphQL(
       try {
         body = raw.length ? JSON.parse(raw) : undefined;
       } catch {
-        return sendGraphQLError(res, 400, "BAD_REQUEST", "request body is not valid JSON");
+        return sendGraphQLError(res, 400, ProtocolCode.BAD_REQUEST, "request body is not valid JSON");
       }
     } else {
       body = raw;

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { ErrorCode, HTTP_STATUS } from "../errors/error-codes.js";
+import { ErrorCode, HTTP_STATUS, type ProtocolCode } from "../errors/error-codes.js";
 import { GroundviewError, toGroundviewError } from "../errors/errors.js";
 
 /** Writes `{ "error": { "code", "message", ...details } }` with the code's HTTP status. */
@@ -23,7 +23,7 @@ export function sendJson(res: ServerResponse, status: number, obj: unknown): num
 export const sendGraphQLError = (
   res: ServerResponse,
   status: number,
-  code: string,
+  code: ErrorCode | ProtocolCode,
   message: string,
   details: Record<string, unknown> = {},
 ) => sendJson(res, status, { errors: [{ message, extensions: { code, ...details } }] });

@@ -14,6 +14,8 @@ import { LANDSCAPE_ROUTE, serveLandscape } from "./landscapes.route.js";
 import { type AllowedOrigins, allowAnyOrigin, graphqlCorsHeaders, graphqlPreflight, publicPreflight } from "./cors.js";
 import { notFound, sendError, sendJson } from "./respond.js";
 import { serveTile, TILE_ROUTE } from "./tiles.route.js";
+import { serveTerrainTile, TERRAIN_TILE_ROUTE, TERRAIN_TILEJSON_ROUTE, terrainTileJson, type TileRange } from "./terrain-tiles.route.js";
+import { type CostProbe, rangeCost } from "../limits/query-cost.js";
 import { loadStaticAssets, serveStatic } from "./static.route.js";
 import { rateLimitedError, rateLimitHeaders, type RateLimits } from "../limits/rate-limits.js";
 import { sampleCentre, type SampleMetadata } from "../tiles/sample-area.js";
@@ -39,6 +41,8 @@ export interface HttpDeps {
   rateLimits: RateLimits;
   /** The bundled sample area stored under the source, if any: named in the attribution, and where maps open. */
   sampleArea?: SampleMetadata;
+  /** What is stored, for the cost of a terrain vector tile that analyses tiles (absent without models). */
+  costProbe?: CostProbe;
 }
 
 /** TileJSON 3.0.0 of the satellite layer: what a map client needs to draw it. */
@@ -66,6 +70,18 @@ function centreOf(b: readonly number[]): [number, number, number] {
   return [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2, Math.max(0, Math.min(16, Math.round(Math.log2(360 / Math.max(span, 1e-6)))))];
 }
 
+/** Charges the request's client `cost` and sets the RateLimit headers; the error to answer when over its quota. */
+async function chargeClient(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limits: RateLimits,
+  cost: number,
+): Promise<GroundviewError | undefined> {
+  const charge = await limits.charge(await limits.identify(req), cost);
+  for (const [k, v] of Object.entries(rateLimitHeaders(charge))) res.setHeader(k, v);
+  return charge.allowed ? undefined : rateLimitedError(charge, cost);
+}
+
 async function route(
   req: IncomingMessage,
   res: ServerResponse,
@@ -81,7 +97,9 @@ async function route(
   }
   const tile = TILE_ROUTE.exec(path);
   const landscape = tile ? null : LANDSCAPE_ROUTE.exec(path);
-  const publicRoute = tile !== null || landscape !== null || path === TILEJSON_ROUTE;
+  const terrainTile = tile || landscape ? null : TERRAIN_TILE_ROUTE.exec(path);
+  const publicRoute =
+    tile !== null || landscape !== null || terrainTile !== null || path === TILEJSON_ROUTE || path === TERRAIN_TILEJSON_ROUTE;
   if (publicRoute && method === "OPTIONS") return ["other", publicPreflight(res)];
   if (method !== "GET" && method !== "HEAD") {
     return ["other", sendError(res, new GroundviewError(ErrorCode.METHOD_NOT_ALLOWED, `${method} is not allowed here`))];
@@ -89,9 +107,40 @@ async function route(
   if (publicRoute) allowAnyOrigin(res);
   if (tile || landscape) {
     // Images are charged a fixed cost to the same per-client minute as GraphQL.
-    const charge = await d.rateLimits.charge(await d.rateLimits.identify(req), IMAGE_GET_COST);
-    for (const [k, v] of Object.entries(rateLimitHeaders(charge))) res.setHeader(k, v);
-    if (!charge.allowed) return [tile ? "tile" : "landscape", sendError(res, rateLimitedError(charge, IMAGE_GET_COST))];
+    const refused = await chargeClient(req, res, d.rateLimits, IMAGE_GET_COST);
+    if (refused) return [tile ? "tile" : "landscape", sendError(res, refused)];
+  }
+  if (terrainTile) {
+    if (!d.models)
+      return [
+        "terrain_tile",
+        sendError(res, new GroundviewError(ErrorCode.MODEL_UNAVAILABLE, "the models are not loaded; see the service log")),
+      ];
+    const probe = d.costProbe;
+    return [
+      "terrain_tile",
+      await serveTerrainTile(
+        req,
+        res,
+        {
+          maps: d.models.terrainMap,
+          charge: async (cost) => {
+            const refused = await chargeClient(req, res, d.rateLimits, cost);
+            if (refused) throw refused;
+          },
+          computeCost: async (r: TileRange) => (probe ? Math.ceil(await rangeCost(probe, r.z, r.x0, r.x1, r.y0, r.y1, true)) : 0),
+        },
+        terrainTile,
+      ),
+    ];
+  }
+  if (path === TERRAIN_TILEJSON_ROUTE) {
+    if (!d.models)
+      return [
+        "tilejson",
+        sendError(res, new GroundviewError(ErrorCode.MODEL_UNAVAILABLE, "the models are not loaded; see the service log")),
+      ];
+    return ["tilejson", sendJson(res, 200, terrainTileJson(d.baseUrl(), d.models.terrainMap.classes, d.tileCache.source.zoom))];
   }
   if (tile) return ["tile", await serveTile(req, res, d.tileCache, tile)];
   if (landscape) return ["landscape", await serveLandscape(req, res, d.models, landscape)];

@@ -75,7 +75,16 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse> {
       const probabilities = own(t[m.terrainClassifier.outputs.probabilities]);
       const latents = own(e[m.encoder.outputs.latent]);
       const images = await generate(probabilities, latents, noise, req.n);
-      return { id: req.id, outputs: [probabilities, latents, images] };
+      const grid = m.terrainClassifier.outputs.grid;
+      return { id: req.id, outputs: grid ? [probabilities, latents, images, own(t[grid])] : [probabilities, latents, images] };
+    }
+    case "terrain": {
+      const t = await sessions.terrain.run({
+        [m.terrainClassifier.input.name]: imageTensor(req.inputs[0], req.n, m.terrainClassifier.input.size),
+      });
+      const grid = m.terrainClassifier.outputs.grid;
+      const probabilities = own(t[m.terrainClassifier.outputs.probabilities]);
+      return { id: req.id, outputs: grid ? [probabilities, own(t[grid])] : [probabilities] };
     }
     case "scene": {
       const s = await sessions.scene.run({

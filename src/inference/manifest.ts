@@ -19,6 +19,12 @@ export interface TerrainClassifierSpec extends ClassifierSpec {
   groundResolutionM: number;
   /** Ground width (m) the model expects its input to span. */
   footprintM: number;
+  outputs: { probabilities: string; grid?: string };
+  /**
+   * The terrain grid output (N, classes, cells, cells) when the model has one: cells a side (a
+   * power of two) and the cleaning's smallest piece in cells. Without it a tile's grid is one cell.
+   */
+  grid?: { cells: number; minCells: number; metrics?: Record<string, unknown> };
 }
 
 export interface ValidationSpec {

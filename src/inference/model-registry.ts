@@ -9,6 +9,7 @@
  * cost less per image. Session options come from measurements (README, "Inference";
  * scripts/measure-onnx.mjs).
  */
+import { GroundTerrain, Terrain } from "../terrain/terrain.enum.js";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
@@ -44,6 +45,8 @@ export interface LandscapeOutputs {
   latents: Float32Array[];
   /** Generated images in [-1, 1], each 3×H×W (NCHW). */
   images: Float32Array[];
+  /** Per tile, the terrain grid's probabilities (classes × cells × cells), when the model has a grid output. */
+  grids?: Float32Array[];
 }
 
 /** What regenerates a stored landscape. */
@@ -83,11 +86,21 @@ export class ModelRegistry {
   static async load(dir: string, opts: InferenceOptions): Promise<ModelRegistry> {
     const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as Manifest;
     const m = manifest.models;
+    checkClasses("terrainClassifier", m.terrainClassifier.classes, Object.values(Terrain));
+    checkClasses("sceneClassifier", m.sceneClassifier.classes, Object.values(GroundTerrain));
     if (m.generator.latentDim !== m.encoder.latentDim) throw new Error("manifest: encoder and generator latent sizes differ");
     const g = m.generator;
     if (g.inputs && !(Number.isInteger(g.noiseDim) && g.noiseDim! > 0 && typeof g.noiseSeed === "string" && g.noiseSeed))
       throw new Error("manifest: a conditional generator needs a positive noiseDim and a noiseSeed");
     if (!g.inputs && !g.input) throw new Error("manifest: the generator names no input");
+    const grid = m.terrainClassifier.grid;
+    if (m.terrainClassifier.outputs.grid || grid) {
+      if (!m.terrainClassifier.outputs.grid || !grid) throw new Error("manifest: the terrain grid needs both outputs.grid and grid");
+      if (!(Number.isInteger(Math.log2(grid.cells)) && grid.cells >= 1 && grid.cells <= 64))
+        throw new Error(`manifest: terrain grid cells ${grid.cells} is not a power of two up to 64`);
+      if (!(Number.isInteger(grid.minCells) && grid.minCells >= 1))
+        throw new Error("manifest: terrain grid minCells must be a positive integer");
+    }
     for (const t of [m.validation.calibration.terrainTemperature, m.validation.calibration.sceneTemperature]) {
       if (t !== undefined && !(Number.isFinite(t) && t > 0))
         throw new Error(`manifest: validation temperature ${t} is not a positive number`);
@@ -109,8 +122,8 @@ export class ModelRegistry {
     }
     const noise = this.noise(tiles);
     const inputs = encoderInput ? [terrainInput, noise, encoderInput] : [terrainInput, noise];
-    const [probabilities, latents, images] = await this.submit("landscape", tiles.length, inputs);
-    return { probabilities, latents, images };
+    const [probabilities, latents, images, grids] = await this.submit("landscape", tiles.length, inputs);
+    return { probabilities, latents, images, grids };
   }
 
   /**
@@ -138,6 +151,12 @@ export class ModelRegistry {
     const out = new Float32Array(tiles.length * d);
     tiles.forEach((k, i) => out.set(tileNoise(g.noiseSeed!, k, d), i * d));
     return out;
+  }
+
+  /** Terrain probabilities (and grids, when the model has them) only: what terrain maps need, at a fraction of a landscape's cost. */
+  async terrain(terrainInput: Float32Array, n: number): Promise<{ probabilities: Float32Array[]; grids?: Float32Array[] }> {
+    const [probabilities, grids] = await this.submit("terrain", n, [terrainInput]);
+    return { probabilities, grids };
   }
 
   async sceneProbabilities(batch: Float32Array, n: number): Promise<{ probabilities: Float32Array[]; embeddings: Float32Array[] }> {
@@ -277,4 +296,16 @@ function concat(parts: Float32Array[]): Float32Array {
 function rows(flat: Float32Array, n: number): Float32Array[] {
   const k = flat.length / n;
   return Array.from({ length: n }, (_, i) => flat.subarray(i * k, (i + 1) * k));
+}
+
+/**
+ * The class names a model outputs must be the ones the API can answer with (the GraphQL enums):
+ * a renamed or unknown class is refused at start-up, not when a response is serialised.
+ */
+function checkClasses(model: string, classes: unknown, known: string[]): void {
+  if (!Array.isArray(classes) || classes.length === 0) throw new Error(`manifest: ${model}.classes is not a list of class names`);
+  const unknown = classes.filter((c) => !known.includes(c as string));
+  if (unknown.length)
+    throw new Error(`manifest: ${model} has classes the API does not know: ${unknown.join(", ")} (known: ${known.join(", ")})`);
+  if (new Set(classes).size !== classes.length) throw new Error(`manifest: ${model}.classes names a class twice`);
 }

@@ -12,18 +12,19 @@ export interface WorkerData {
 /**
  * `inputs` are float32 batches of `n` rows, transferred, not copied: landscape → [terrain
  * classifier input, per-tile noise (empty for a latent-only generator), encoder input (only
- * when its spec differs)]; scene → [photo input]; generate → [terrain probabilities, latents,
+ * when its spec differs)]; terrain → [terrain classifier input]; scene → [photo input]; generate → [terrain probabilities, latents,
  * noise].
  */
 export interface WorkerRequest {
   id: number;
-  op: "landscape" | "scene" | "generate";
+  op: "landscape" | "terrain" | "scene" | "generate";
   n: number;
   inputs: Float32Array[];
 }
 
 /**
- * outputs, row-major with `n` rows each: landscape → [terrain probabilities, latents, images];
+ * outputs, row-major with `n` rows each: landscape → [terrain probabilities, latents, images,
+ * terrain grids (only when the terrain classifier has a grid output)]; terrain → [terrain probabilities, grids (idem)];
  * scene → [probabilities, embeddings]; generate → [images].
  */
 export interface WorkerResponse {

@@ -1,18 +1,7 @@
 import type { AnalysisResult, TileAnalysis, TileAnalysisService } from "../analysis/tile-analysis.service.js";
-import { metresPerPixel, type TileKey, tileBoundsGeometry, tileForPoint, validatePoint } from "../tiles/tile-math.js";
+import { type TileKey, tileBoundsGeometry, tileForPoint, validatePoint, zoomForFootprint } from "../tiles/tile-math.js";
 import type { GeneratedImage, Landscape, TerrainScore, TileRef } from "./landscape.type.js";
-import { terrainFromClass } from "./terrain.enum.js";
-
-/** The zoom whose 256-px tile spans closest (in log scale) to `footprintM` metres at `lat`. */
-export function zoomForFootprint(lat: number, footprintM: number, range: { minZoom: number; maxZoom: number }): number {
-  let best = range.minZoom;
-  let bestErr = Infinity;
-  for (let z = range.minZoom; z <= range.maxZoom; z++) {
-    const err = Math.abs(Math.log((metresPerPixel(lat, z) * 256) / footprintM));
-    if (err < bestErr) [best, bestErr] = [z, err];
-  }
-  return best;
-}
+import { terrainFromClass } from "../terrain/terrain.enum.js";
 
 /** A tile address with its GeoJSON footprint. */
 export const tileRef = (k: TileKey): TileRef => ({ z: k.z, x: k.x, y: k.y, bounds: tileBoundsGeometry(k) });

@@ -1,7 +1,7 @@
 import { GraphQLJSONObject } from "graphql-scalars";
 import { Field, Float, Int, ObjectType } from "type-graphql";
 import type { PolygonGeometry } from "../tiles/tile-math.js";
-import { GroundTerrain, Terrain } from "./terrain.enum.js";
+import { GroundTerrain, Terrain } from "../terrain/terrain.enum.js";
 
 @ObjectType()
 export class TerrainScore {

@@ -69,6 +69,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** done | failed: tiles of area-job chunks, counted once per chunk whichever process ran it. */
+  readonly areaJobTiles = new Counter({
+    name: "groundview_area_job_tiles_total",
+    help: "Tiles of area jobs finished by this process (done: analysed or without imagery; failed: a chunk given up)",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+
   readonly analysisWriteErrors = new Counter({
     name: "groundview_tile_analysis_write_errors_total",
     help: "Per-tile results that could not be written to the database (they are recomputed later)",

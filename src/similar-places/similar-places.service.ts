@@ -5,7 +5,7 @@
 import type { PrismaClient } from "../generated/prisma/client.js";
 import type { TileAnalysisService } from "../analysis/tile-analysis.service.js";
 import { type LandscapeService, tileRef } from "../landscape/landscape.service.js";
-import { terrainFromClass } from "../landscape/terrain.enum.js";
+import { terrainFromClass } from "../terrain/terrain.enum.js";
 import { tileBBox } from "../tiles/tile-math.js";
 import type { SimilarPlace } from "./similar-places.type.js";
 
@@ -30,7 +30,7 @@ export class SimilarPlacesService {
     const rows = await this.prisma.$queryRaw<Neighbour[]>`
       SELECT z, x, y, dominant_terrain, (latent_cube <-> cube(${a.latent}::float8[]))::float8 AS distance
       FROM tile_analysis
-      WHERE model_version = ${a.modelVersion} AND source = ${a.source}
+      WHERE model_version = ${a.modelVersion} AND source = ${a.source} AND latent_cube IS NOT NULL
         AND NOT (z = ${key.z} AND x = ${key.x} AND y = ${key.y})
       ORDER BY latent_cube <-> cube(${a.latent}::float8[])
       LIMIT ${first}`;

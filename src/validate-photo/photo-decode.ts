@@ -37,7 +37,8 @@ export async function readLimited(stream: Readable, maxBytes: number): Promise<B
     }
   } catch (err) {
     if (err instanceof GroundviewError) throw err;
-    if ((err as { status?: number }).status === 413 || /exceeds the \d+ byte size limit/.test(String((err as Error).message))) {
+    // graphql-upload ends an upload over its maxFileSize with an HTTP 413 error.
+    if ((err as { status?: number }).status === 413) {
       throw tooLarge(`the photo is over the ${maxBytes}-byte limit`, maxBytes);
     }
     throw new GroundviewError(ErrorCode.BAD_USER_INPUT, `the upload failed: ${(err as Error).message}`);

@@ -11,7 +11,7 @@ import type { FileUpload } from "graphql-upload/processRequest.mjs";
 import { normaliseInto } from "../imaging/preprocess.js";
 import type { LandscapeService } from "../landscape/landscape.service.js";
 import type { GroundTerrainScore, TerrainScore } from "../landscape/landscape.type.js";
-import type { GroundTerrain } from "../landscape/terrain.enum.js";
+import type { GroundTerrain } from "../terrain/terrain.enum.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { decodePhoto, type PhotoLimits, readLimited } from "./photo-decode.js";
 import { type PhotoValidation, Verdict } from "./validate-photo.type.js";

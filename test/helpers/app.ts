@@ -20,7 +20,8 @@ export async function startTestApp(db: TestDatabase, env: Record<string, string>
   return startApp(settings);
 }
 
-export async function gql(app: App, query: string, variables: Record<string, unknown> = {}) {
+/** A GraphQL request to a service (in process or not); the status and the JSON body. */
+export async function gql(app: { url: string }, query: string, variables: Record<string, unknown> = {}) {
   const res = await fetch(`${app.url}/graphql`, {
     method: "POST",
     headers: { "content-type": "application/json" },
