@@ -1,4 +1,5 @@
 /** Wires config -> database -> tile cache -> schema -> HTTP server. Used by index.ts and tests. */
+import path from "node:path";
 import "reflect-metadata";
 import type { AddressInfo } from "node:net";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
@@ -25,7 +26,13 @@ import { TileService } from "./tile/tile.service.js";
 import { createTileSource } from "./tiles/sources/source-factory.js";
 import { TileCache } from "./tiles/tile-cache.js";
 import { TileStore } from "./tiles/tile-store.js";
-import { latestSample, loadSample, type SampleLoadReport } from "./tiles/sample-area.js";
+import type { TileSource } from "./tiles/sources/tile-source.js";
+import { layerId } from "./imagery/imagery-date.js";
+import { ImageryLayers, recordLayer } from "./imagery/imagery-layers.js";
+import { ChangeDetector } from "./terrain-change/change-detector.js";
+import { TerrainChangeService } from "./terrain-change/terrain-change.service.js";
+import { ImageryService, type LayerServices } from "./imagery/imagery.service.js";
+import { latestSample, loadSample, sampleFiles, type SampleLoadReport } from "./tiles/sample-area.js";
 import { ApiKeyStore } from "./limits/api-keys.js";
 import { armorProtections, costLimitPlugin, databaseCostProbe } from "./limits/limits.plugin.js";
 import { RateLimits } from "./limits/rate-limits.js";
@@ -58,24 +65,26 @@ export async function startApp(settings: Settings): Promise<App> {
   const store = new TileStore(db.prisma);
   const source = createTileSource(settings, settings.tileSource === "imported" ? await store.pinnedCoverage("imported") : undefined);
   const sampleArea = await loadSampleArea(settings, store, source.id);
-  const tileCache = new TileCache(
-    store,
-    source,
-    {
-      ttlSeconds: settings.tileTtlSeconds,
-      negativeTtlSeconds: settings.tileNegativeTtlSeconds,
-      maxPixels: settings.tileMaxPixels,
-      memoryBytes: settings.memoryCacheBytes,
-      leaseTtlMs: settings.leaseTtlMs,
-      leasePollMs: settings.leasePollMs,
-      concurrency: settings.upstreamConcurrency,
-      timeoutMs: settings.upstreamTimeoutMs,
-      retries: settings.upstreamRetries,
-      retryBaseMs: settings.upstreamRetryBaseMs,
-      maxBytes: settings.tileMaxBytes,
-    },
-    metrics,
-  );
+  const makeCache = (src: TileSource) =>
+    new TileCache(
+      store,
+      src,
+      {
+        ttlSeconds: settings.tileTtlSeconds,
+        negativeTtlSeconds: settings.tileNegativeTtlSeconds,
+        maxPixels: settings.tileMaxPixels,
+        memoryBytes: settings.memoryCacheBytes,
+        leaseTtlMs: settings.leaseTtlMs,
+        leasePollMs: settings.leasePollMs,
+        concurrency: settings.upstreamConcurrency,
+        timeoutMs: settings.upstreamTimeoutMs,
+        retries: settings.upstreamRetries,
+        retryBaseMs: settings.upstreamRetryBaseMs,
+        maxBytes: settings.tileMaxBytes,
+      },
+      metrics,
+    );
+  const tileCache = makeCache(source);
   const tiles = new TileService(tileCache, DEFAULT_ZOOM);
   let registry: ModelRegistry | undefined;
   let modelError: string | undefined;
@@ -91,6 +100,20 @@ export async function startApp(settings: Settings): Promise<App> {
     console.error(modelError);
   }
   const models = registry ? buildModelServices(registry, db, tileCache, metrics, settings) : undefined;
+  const imagery = new ImageryService(
+    new ImageryLayers(db.prisma, source.id),
+    { cache: tileCache, services: models },
+    {
+      cache: makeCache,
+      services:
+        registry &&
+        ((cache, date) => {
+          const layer = buildLayerServices(registry!, db, cache, metrics, settings, date);
+          layer.landscape.baseUrl = tiles.baseUrl;
+          return layer;
+        }),
+    },
+  );
   const apiKeys = new ApiKeyStore(db.prisma);
   const rateLimits = new RateLimits(
     { anonymousPerMinute: settings.rateLimitAnonymousPerMinute, trustProxy: settings.trustProxy, pool: db.pool },
@@ -130,15 +153,23 @@ export async function startApp(settings: Settings): Promise<App> {
   await apollo.start();
   const context: GraphQLContext = {
     tiles,
+    imagery,
     models: () => {
       if (!models) throw new GroundviewError(ErrorCode.MODEL_UNAVAILABLE, "the models are not loaded; see the service log");
       return models;
+    },
+    terrainChange: new TerrainChangeService(db.prisma, registry?.manifest.models.changeDetector && new ChangeDetector(registry)),
+    modelsAt: async (date, box, z, field) => {
+      const layer = await imagery.servicesAt(date, box, z, field);
+      if (!layer) throw new GroundviewError(ErrorCode.MODEL_UNAVAILABLE, "the models are not loaded; see the service log");
+      return layer;
     },
   };
   const server = createHttpServer({
     apollo,
     context,
     tileCache,
+    imagery,
     metrics,
     models,
     uploadLimits: { maxBytes: settings.photoMaxBytes },
@@ -158,6 +189,7 @@ export async function startApp(settings: Settings): Promise<App> {
     await models?.areaJobs.stop();
     await apollo.stop();
     await models?.landscape.analysis.flush();
+    await imagery.flush();
     await registry?.close();
     await source.close?.();
     await db.close();
@@ -205,20 +237,51 @@ async function loadSampleArea(settings: Settings, store: TileStore, sourceId: st
   if (!settings.sampleArea || settings.tileSource !== DEFAULT_TILE_SOURCE) return undefined;
   try {
     const latest = latestSample(settings.sampleArea);
-    return latest ? await loadSample(store, sourceId, latest.file, settings.tileMaxPixels) : undefined;
+    if (!latest) return undefined;
+    const report = await loadSample(store, sourceId, latest.file, settings.tileMaxPixels);
+    // Every date of the sample (the latest included) is also a dated layer: imageryDates,
+    // ?date= and terrainChange work there offline.
+    for (const s of sampleFiles(settings.sampleArea)) {
+      const layer = layerId(sourceId, s.meta.date);
+      const r = await loadSample(store, layer, s.file, settings.tileMaxPixels);
+      if (r.written || !(await store.prisma.imageryLayer.findUnique({ where: { layer } })))
+        await recordLayer(store.prisma, sourceId, s.meta.date, path.basename(s.file));
+    }
+    return report;
   } catch (err) {
     console.error(`sample area not loaded: ${(err as Error).message}`);
     return undefined;
   }
 }
 
-function buildModelServices(registry: ModelRegistry, db: Database, tileCache: TileCache, metrics: Metrics, s: Settings): ModelServices {
+/** The services of one imagery layer (the undated source, or one date of it). */
+function buildLayerServices(
+  registry: ModelRegistry,
+  db: Database,
+  tileCache: TileCache,
+  metrics: Metrics,
+  s: Settings,
+  date?: string,
+): LayerServices {
   const analysis = new TileAnalysisService(db.prisma, tileCache, registry, metrics, {
     memoryBytes: s.analysisMemoryBytes,
     concurrency: s.analysisConcurrency,
   });
-  const landscape = new LandscapeService(analysis);
+  const landscape = new LandscapeService(analysis, date);
   const terrainMap = new TerrainMapService(db.prisma, analysis, s.terrainFilterMaxTiles);
+  return {
+    landscape,
+    terrainMap,
+    terrainFilter: new TerrainFilterService(terrainMap),
+    terrainSummary: new TerrainSummaryService(terrainMap),
+    photos: new PhotoValidationService(landscape, metrics, { maxBytes: s.photoMaxBytes, maxPixels: s.photoMaxPixels }, s.uploadDir),
+    similarPlaces: new SimilarPlacesService(db.prisma, analysis, landscape),
+  };
+}
+
+/** The undated source's services and the process's area jobs (which work on the undated source). */
+function buildModelServices(registry: ModelRegistry, db: Database, tileCache: TileCache, metrics: Metrics, s: Settings): ModelServices {
+  const layer = buildLayerServices(registry, db, tileCache, metrics, s);
   const log = (line: string) => console.log(line);
   const queue = new AreaJobQueue({
     executeSql: db.executeSql,
@@ -229,19 +292,11 @@ function buildModelServices(registry: ModelRegistry, db: Database, tileCache: Ti
   });
   const areaJobs = new AreaJobsService(
     db.prisma,
-    terrainMap,
+    layer.terrainMap,
     queue,
     metrics,
     { maxTiles: s.areaJobMaxTiles, maxPendingTiles: s.areaJobMaxPendingTiles, chunkTiles: s.areaJobChunkTiles },
     log,
   );
-  return {
-    areaJobs,
-    landscape,
-    terrainMap,
-    terrainFilter: new TerrainFilterService(terrainMap),
-    terrainSummary: new TerrainSummaryService(terrainMap),
-    photos: new PhotoValidationService(landscape, metrics, { maxBytes: s.photoMaxBytes, maxPixels: s.photoMaxPixels }, s.uploadDir),
-    similarPlaces: new SimilarPlacesService(db.prisma, analysis, landscape),
-  };
+  return { ...layer, areaJobs };
 }

@@ -21,6 +21,10 @@ export enum ErrorCode {
   AREA_JOB_NOT_FOUND = "AREA_JOB_NOT_FOUND",
   /** The unfinished area jobs already hold AREA_JOB_MAX_PENDING_TILES tiles (`pendingTiles`, `limit`); try again later. */
   AREA_JOBS_BUSY = "AREA_JOBS_BUSY",
+  /** A date that is not a calendar date written YYYY-MM-DD (`field` names the argument). */
+  INVALID_DATE = "INVALID_DATE",
+  /** No imagery of that date in the source (`available`: the dates it has, newest first). */
+  IMAGERY_DATE_NOT_FOUND = "IMAGERY_DATE_NOT_FOUND",
   /** An upload that is not a decodable JPEG/PNG/WebP/HEIF/TIFF image. */
   UNSUPPORTED_IMAGE = "UNSUPPORTED_IMAGE",
   /** An upload over PHOTO_MAX_BYTES or PHOTO_MAX_PIXELS. */
@@ -70,6 +74,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   [ErrorCode.INVALID_GEOMETRY]: 400,
   [ErrorCode.AREA_JOB_NOT_FOUND]: 404,
   [ErrorCode.AREA_JOBS_BUSY]: 503,
+  [ErrorCode.INVALID_DATE]: 400,
+  [ErrorCode.IMAGERY_DATE_NOT_FOUND]: 404,
   [ErrorCode.UNSUPPORTED_IMAGE]: 415,
   [ErrorCode.PAYLOAD_TOO_LARGE]: 413,
   [ErrorCode.MODEL_UNAVAILABLE]: 503,

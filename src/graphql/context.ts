@@ -7,6 +7,9 @@ import type { TerrainMapService } from "../terrain/terrain-map.service.js";
 import type { TileService } from "../tile/tile.service.js";
 import type { PhotoValidationService } from "../validate-photo/validate-photo.service.js";
 import type { RequestLimits } from "../limits/limits.plugin.js";
+import type { ImageryService, Layer, LayerServices } from "../imagery/imagery.service.js";
+import type { Box } from "../imagery/imagery-layers.js";
+import type { TerrainChangeService } from "../terrain-change/terrain-change.service.js";
 
 /** The services that need the models; absent when models/ could not be loaded. */
 export interface ModelServices {
@@ -24,8 +27,17 @@ export interface ModelServices {
 /** What every resolver gets: the services, built once at start-up. */
 export interface GraphQLContext {
   tiles: TileService;
-  /** The model services, or a MODEL_UNAVAILABLE error. */
+  /** Dated imagery: the dates a source has, and each date's tiles. */
+  imagery: ImageryService;
+  /** The undated source's model services, or a MODEL_UNAVAILABLE error. */
   models(): ModelServices;
+  /**
+   * The model services of the imagery that answers over `box`: the date given (INVALID_DATE,
+   * IMAGERY_DATE_NOT_FOUND), else the latest date covering it, else the undated source.
+   */
+  modelsAt(date: string | null | undefined, box: Box, z?: number, field?: string): Promise<Layer<LayerServices>>;
+  /** terrainChange between two dates' services. */
+  terrainChange: TerrainChangeService;
   /** This request's client, cost and rate-limit charge (per request; absent outside HTTP). */
   limits?: RequestLimits;
 }

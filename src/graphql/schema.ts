@@ -1,6 +1,8 @@
 import type { GraphQLSchema } from "graphql";
 import { buildSchema } from "type-graphql";
 import { AreaJobsResolver } from "../area-jobs/area-jobs.resolver.js";
+import { ImageryResolver } from "../imagery/imagery.resolver.js";
+import { TerrainChangeResolver } from "../terrain-change/terrain-change.resolver.js";
 import { LandscapeResolver } from "../landscape/landscape.resolver.js";
 import { SimilarPlacesResolver } from "../similar-places/similar-places.resolver.js";
 import { TerrainFilterResolver } from "../terrain-filter/terrain-filter.resolver.js";
@@ -16,6 +18,8 @@ export async function buildGroundviewSchema(): Promise<GraphQLSchema> {
       LandscapeResolver,
       TerrainFilterResolver,
       TerrainSummaryResolver,
+      ImageryResolver,
+      TerrainChangeResolver,
       AreaJobsResolver,
       SimilarPlacesResolver,
       ValidatePhotoResolver,

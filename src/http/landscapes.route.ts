@@ -1,3 +1,4 @@
+import type { ImageryService } from "../imagery/imagery.service.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ErrorCode } from "../errors/error-codes.js";
 import { GroundviewError } from "../errors/errors.js";
@@ -7,7 +8,7 @@ import { sendError, sendImage } from "./respond.js";
 export const LANDSCAPE_ROUTE = /^\/landscapes\/([^/]+)\/(\d{1,2})\/(\d{1,8})\/(\d{1,8})\.png$/;
 
 /**
- * GET /landscapes/{modelVersion}/{z}/{x}/{y}.png: a generated landscape. The URL names the
+ * GET /landscapes/{modelVersion}/{z}/{x}/{y}.png[?date=YYYY-MM-DD]: a generated landscape (of a date's imagery). The URL names the
  * model version, so it is stable and immutable; the ETag is bound to version and image.
  * Images are regenerated from stored latents by the loaded model version only: an older
  * version's rows are kept, and its links work again once that version is loaded.
@@ -17,13 +18,18 @@ export async function serveLandscape(
   res: ServerResponse,
   models: ModelServices | undefined,
   m: RegExpExecArray,
+  date: string | null,
+  imagery: ImageryService,
 ): Promise<number> {
   try {
     if (!models) throw new GroundviewError(ErrorCode.MODEL_UNAVAILABLE, "the models are not loaded");
     const version = decodeURIComponent(m[1]);
     const key = { z: Number(m[2]), x: Number(m[3]), y: Number(m[4]) };
-    const a = await models.landscape.analysis.stored(key, version);
-    const image = a && (await models.landscape.analysis.image(a));
+    // A dated landscape's URL names its date; without one, the undated source's (URLs are immutable: no "latest").
+    const info = date === null ? undefined : await imagery.layers.resolve(date, [-180, -90, 180, 90]);
+    const analysis = info ? imagery.servicesOf(info)!.landscape.analysis : models.landscape.analysis;
+    const a = await analysis.stored(key, version);
+    const image = a && (await analysis.image(a));
     if (!a || !image) {
       throw new GroundviewError(
         ErrorCode.LANDSCAPE_NOT_FOUND,

@@ -19,6 +19,7 @@ import { type CostProbe, rangeCost } from "../limits/query-cost.js";
 import { loadStaticAssets, serveStatic } from "./static.route.js";
 import { rateLimitedError, rateLimitHeaders, type RateLimits } from "../limits/rate-limits.js";
 import { sampleCentre, type SampleMetadata } from "../tiles/sample-area.js";
+import type { ImageryService } from "../imagery/imagery.service.js";
 
 /** Rate-limit cost of one tile or landscape image GET (a cached tile is ~0.6 ms of work). */
 export const IMAGE_GET_COST = 1;
@@ -30,6 +31,8 @@ export interface HttpDeps {
   apollo: ApolloServer<GraphQLContext>;
   context: GraphQLContext;
   tileCache: TileCache;
+  /** Dated imagery: /tiles/satellite/...?date=, TileJSON per date, dated landscapes. */
+  imagery: ImageryService;
   metrics: Metrics;
   models?: ModelServices;
   uploadLimits: UploadLimits;
@@ -45,8 +48,31 @@ export interface HttpDeps {
   costProbe?: CostProbe;
 }
 
-/** TileJSON 3.0.0 of the satellite layer: what a map client needs to draw it. */
-function tileJson(d: HttpDeps): Record<string, unknown> {
+/**
+ * TileJSON 3.0.0 of the satellite layer: what a map client needs to draw it. With a date, that
+ * date's layer (its zooms and extent, tiles URLs carrying the date); `dates` lists the source's
+ * dated layers either way.
+ */
+async function tileJson(d: HttpDeps, date: string | null): Promise<Record<string, unknown>> {
+  const layers = await d.imagery.layers.list();
+  const dates = layers.map((l) => ({ date: l.date, bounds: l.bounds, minzoom: l.minZoom, maxzoom: l.maxZoom, tiles: l.tiles }));
+  if (date !== null) {
+    const info = await d.imagery.layers.resolve(date, [-180, -90, 180, 90]);
+    const s = d.imagery.cacheOf(info!).source;
+    return {
+      tilejson: "3.0.0",
+      name: `Groundview satellite (${d.tileCache.source.id}, ${info!.date})`,
+      scheme: "xyz",
+      tiles: [`${d.baseUrl()}/tiles/satellite/{z}/{x}/{y}?date=${info!.date}`],
+      minzoom: s.zoom.minZoom,
+      maxzoom: s.zoom.maxZoom,
+      bounds: s.bounds,
+      attribution: s.attribution,
+      center: centreOf(s.bounds!),
+      date: info!.date,
+      dates,
+    };
+  }
   const s = d.tileCache.source;
   const sample = d.sampleArea;
   const centre = sample ? sampleCentre(sample) : undefined;
@@ -55,6 +81,7 @@ function tileJson(d: HttpDeps): Record<string, unknown> {
     name: `Groundview satellite (${s.id})`,
     scheme: "xyz",
     tiles: [`${d.baseUrl()}/tiles/satellite/{z}/{x}/{y}`],
+    ...(dates.length ? { dates } : {}),
     minzoom: s.zoom.minZoom,
     maxzoom: s.zoom.maxZoom,
     bounds: s.bounds ?? [-180, -85.051129, 180, 85.051129],
@@ -88,7 +115,9 @@ async function route(
   d: HttpDeps,
   assets: ReturnType<typeof loadStaticAssets>,
 ): Promise<[string, number]> {
-  const path = (req.url ?? "/").split("?", 1)[0];
+  const [path, query = ""] = (req.url ?? "/").split("?", 2);
+  // ?date=YYYY-MM-DD on the satellite tiles, their TileJSON and the landscapes (dated imagery).
+  const date = new URLSearchParams(query).get("date");
   const method = req.method ?? "GET";
   if (path === "/graphql") {
     if (method === "OPTIONS") return ["graphql", graphqlPreflight(req, res, d.corsOrigins)];
@@ -142,9 +171,15 @@ async function route(
       ];
     return ["tilejson", sendJson(res, 200, terrainTileJson(d.baseUrl(), d.models.terrainMap.classes, d.tileCache.source.zoom))];
   }
-  if (tile) return ["tile", await serveTile(req, res, d.tileCache, tile)];
-  if (landscape) return ["landscape", await serveLandscape(req, res, d.models, landscape)];
-  if (path === TILEJSON_ROUTE) return ["tilejson", sendJson(res, 200, tileJson(d))];
+  if (tile) return ["tile", await serveTile(req, res, (key) => d.imagery.tileCache(date, key), tile)];
+  if (landscape) return ["landscape", await serveLandscape(req, res, d.models, landscape, date, d.imagery)];
+  if (path === TILEJSON_ROUTE) {
+    try {
+      return ["tilejson", sendJson(res, 200, await tileJson(d, date))];
+    } catch (err) {
+      return ["tilejson", sendError(res, err)];
+    }
+  }
   const file = assets.get(path);
   if (file) return ["page", serveStatic(req, res, file)];
   if (path === "/healthz") {

@@ -37,7 +37,7 @@ const options: ort.InferenceSession.SessionOptions = {
 const open = (file: string) => ort.InferenceSession.create(path.join(dir, file), options);
 
 type Session = ort.InferenceSession;
-let sessions: { terrain: Session; scene: Session; generator: Session; encoder: Session };
+let sessions: { terrain: Session; scene: Session; generator: Session; encoder: Session; change?: Session };
 
 /** Copies an output tensor's data into a buffer the worker may transfer. */
 function own(t: ort.Tensor): Float32Array {
@@ -99,26 +99,37 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse> {
       const [terrain, latents, noise] = req.inputs;
       return { id: req.id, outputs: [await generate(terrain, latents, noise, req.n)] };
     }
+    case "change": {
+      const c = m.changeDetector;
+      if (!c || !sessions.change) throw new Error("the models have no change detector");
+      const [before, after] = req.inputs;
+      const out = await sessions.change.run({
+        [c.input.names[0]]: imageTensor(before, req.n, c.input.size),
+        [c.input.names[1]]: imageTensor(after, req.n, c.input.size),
+      });
+      return { id: req.id, outputs: [own(out[c.outputs.change])] };
+    }
   }
 }
 
 const port = parentPort;
 if (!port) throw new Error("inference-worker must run in a worker thread");
 try {
-  const [terrain, scene, generator, encoder] = await Promise.all([
+  const [terrain, scene, generator, encoder, change] = await Promise.all([
     open(m.terrainClassifier.file),
     open(m.sceneClassifier.file),
     open(m.generator.file),
     open(m.encoder.file),
+    m.changeDetector ? open(m.changeDetector.file) : undefined,
   ]);
-  sessions = { terrain, scene, generator, encoder };
+  sessions = { terrain, scene, generator, encoder, change };
   port.postMessage({ ready: true });
 } catch (err) {
   port.postMessage({ ready: false, error: (err as Error).message });
 }
 port.on("message", async (req: WorkerRequest | "close") => {
   if (req === "close") {
-    await Promise.all(Object.values(sessions).map((s) => s.release()));
+    await Promise.all(Object.values(sessions).map((s) => s?.release()));
     port.close();
     return;
   }

@@ -56,6 +56,22 @@ export interface GeneratorSpec {
   size: [number, number];
 }
 
+/**
+ * The change detector (issue 14): two dates of a tile, each prepared as the terrain classifier's
+ * input, -> per cell of a `cells`² grid the probability that the terrain there changed. A cell
+ * counts as changed at `threshold` (chosen on held-out pairs so that light, season and sensor
+ * alone flag at most `metrics.maxFalseChangeShare` of the area).
+ */
+export interface ChangeDetectorSpec {
+  file: string;
+  sha256: string;
+  input: ImageInputSpec & { names: [string, string] };
+  outputs: { change: string };
+  cells: number;
+  threshold: number;
+  metrics: Record<string, unknown>;
+}
+
 export interface Manifest {
   version: string;
   trainedAt: string;
@@ -66,5 +82,7 @@ export interface Manifest {
     generator: GeneratorSpec;
     encoder: { file: string; golden: string; latentDim: number; input: ImageInputSpec; outputs: { latent: string } };
     validation: ValidationSpec;
+    /** Absent in manifests written before issue 14: terrainChange then compares the terrain grids alone. */
+    changeDetector?: ChangeDetectorSpec;
   };
 }

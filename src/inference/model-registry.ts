@@ -101,6 +101,13 @@ export class ModelRegistry {
       if (!(Number.isInteger(grid.minCells) && grid.minCells >= 1))
         throw new Error("manifest: terrain grid minCells must be a positive integer");
     }
+    const c = m.changeDetector;
+    if (c) {
+      if (!(Number.isInteger(Math.log2(c.cells)) && c.cells >= 1 && c.cells <= 64))
+        throw new Error(`manifest: change detector cells ${c.cells} is not a power of two up to 64`);
+      if (!(c.threshold > 0 && c.threshold < 1)) throw new Error(`manifest: change detector threshold ${c.threshold} is not in (0, 1)`);
+      if (c.input.names?.length !== 2) throw new Error("manifest: the change detector needs two input names");
+    }
     for (const t of [m.validation.calibration.terrainTemperature, m.validation.calibration.sceneTemperature]) {
       if (t !== undefined && !(Number.isFinite(t) && t > 0))
         throw new Error(`manifest: validation temperature ${t} is not a positive number`);
@@ -157,6 +164,17 @@ export class ModelRegistry {
   async terrain(terrainInput: Float32Array, n: number): Promise<{ probabilities: Float32Array[]; grids?: Float32Array[] }> {
     const [probabilities, grids] = await this.submit("terrain", n, [terrainInput]);
     return { probabilities, grids };
+  }
+
+  /**
+   * Per pair of tiles (before, after: N×3×H×W, the change detector's input), the probability
+   * that each cell's terrain changed (cells² values per pair). Throws when the models have no
+   * change detector.
+   */
+  async change(before: Float32Array, after: Float32Array, n: number): Promise<Float32Array[]> {
+    if (!this.manifest.models.changeDetector) throw new Error("the models have no change detector");
+    const [change] = await this.submit("change", n, [before, after]);
+    return change;
   }
 
   async sceneProbabilities(batch: Float32Array, n: number): Promise<{ probabilities: Float32Array[]; embeddings: Float32Array[] }> {

@@ -13,11 +13,11 @@ export interface WorkerData {
  * `inputs` are float32 batches of `n` rows, transferred, not copied: landscape → [terrain
  * classifier input, per-tile noise (empty for a latent-only generator), encoder input (only
  * when its spec differs)]; terrain → [terrain classifier input]; scene → [photo input]; generate → [terrain probabilities, latents,
- * noise].
+ * noise]; change → [before, after] (each as the change detector's input).
  */
 export interface WorkerRequest {
   id: number;
-  op: "landscape" | "terrain" | "scene" | "generate";
+  op: "landscape" | "terrain" | "scene" | "generate" | "change";
   n: number;
   inputs: Float32Array[];
 }
@@ -25,7 +25,8 @@ export interface WorkerRequest {
 /**
  * outputs, row-major with `n` rows each: landscape → [terrain probabilities, latents, images,
  * terrain grids (only when the terrain classifier has a grid output)]; terrain → [terrain probabilities, grids (idem)];
- * scene → [probabilities, embeddings]; generate → [images].
+ * scene → [probabilities, embeddings]; generate → [images]; change → [change probabilities (cells²
+ * per row)].
  */
 export interface WorkerResponse {
   id: number;

@@ -10,7 +10,11 @@ export class LandscapeService {
   /** Absolute base of image URLs; set once the server listens. */
   baseUrl = "";
 
-  constructor(readonly analysis: TileAnalysisService) {}
+  constructor(
+    readonly analysis: TileAnalysisService,
+    /** The imagery date this service answers for (a dated layer); undefined: the undated source. */
+    readonly date?: string,
+  ) {}
 
   /** The zoom to use at a latitude when none is given. */
   defaultZoom(lat: number): number {
@@ -31,7 +35,7 @@ export class LandscapeService {
   /** The generated landscape of a tile as clients see it: its stable URL, type and size. */
   imageOf(modelVersion: string, k: TileKey): GeneratedImage {
     const [height, width] = this.analysis.models.manifest.models.generator.size;
-    const url = `${this.baseUrl}/landscapes/${encodeURIComponent(modelVersion)}/${k.z}/${k.x}/${k.y}.png`;
+    const url = `${this.baseUrl}/landscapes/${encodeURIComponent(modelVersion)}/${k.z}/${k.x}/${k.y}.png${this.date ? `?date=${this.date}` : ""}`;
     return { url, mimeType: "image/png", width, height };
   }
 

@@ -73,4 +73,7 @@ export class Landscape {
 
   @Field((_type) => TileRef)
   tile!: TileRef;
+
+  @Field((_type) => String, { nullable: true, description: "The date of the imagery that answered (YYYY-MM-DD); null: the undated source" })
+  imageryDate?: string | null;
 }

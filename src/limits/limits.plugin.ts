@@ -6,6 +6,7 @@
  * The token limit is the parser's own (`parseOptions.maxTokens`), so an oversized document is
  * refused while it is being read, before the quadratic parts of validation.
  */
+import { layerId } from "../imagery/imagery-date.js";
 import type { ApolloServerPlugin } from "@apollo/server";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import type { ValidationRule } from "graphql";
@@ -59,11 +60,12 @@ export function databaseCostProbe(
 ): CostProbe {
   return {
     defaultZoom,
-    async stored(z, x0, x1, y0, y1) {
+    async stored(z, x0, x1, y0, y1, date) {
+      const layer = date ? layerId(source, date) : source;
       const [r] = await prisma.$queryRaw<{ imagery: bigint; analysed: bigint }[]>`
-        SELECT (SELECT count(*) FROM satellite_tile WHERE source = ${source} AND z = ${z} AND status = 'AVAILABLE'
+        SELECT (SELECT count(*) FROM satellite_tile WHERE source = ${layer} AND z = ${z} AND status = 'AVAILABLE'
                   AND x BETWEEN ${x0} AND ${x1} AND y BETWEEN ${y0} AND ${y1}) AS imagery,
-               (SELECT count(*) FROM tile_analysis WHERE source = ${source} AND model_version = ${modelVersion} AND z = ${z}
+               (SELECT count(*) FROM tile_analysis WHERE source = ${layer} AND model_version = ${modelVersion} AND z = ${z}
                   AND x BETWEEN ${x0} AND ${x1} AND y BETWEEN ${y0} AND ${y1}) AS analysed`;
       return { imagery: Number(r.imagery), analysed: Number(r.analysed) };
     },

@@ -9,6 +9,8 @@
  *  - validatePhoto adds COST.photo (decode and scene classifier), similarPlaces COST.knn;
  *  - prepareArea costs COST.prepareArea (its tiles are analysed in the background, bounded by
  *    AREA_JOB_MAX_TILES and AREA_JOB_MAX_PENDING_TILES), areaJob COST.tileMeta;
+ *  - terrainChange costs its region's tiles on both dates (each date's stored results counted);
+ *    a `date` argument costs the tiles of that date's layer; imageryDates COST.tileMeta;
  *  - every operation costs at least COST.operation.
  *
  * The estimate is cache-aware (it counts stored imagery and results in the box), so a box that
@@ -48,8 +50,8 @@ export const COST = Object.freeze({
 export interface CostProbe {
   /** The zoom a point is analysed at when the query gives none. */
   defaultZoom(lat: number): number;
-  /** How many tiles of a z/x/y range have cached imagery, and how many have stored results. */
-  stored(z: number, x0: number, x1: number, y0: number, y1: number): Promise<{ imagery: number; analysed: number }>;
+  /** How many tiles of a z/x/y range have cached imagery, and how many have stored results (of one imagery date's layer when given). */
+  stored(z: number, x0: number, x1: number, y0: number, y1: number, date?: string): Promise<{ imagery: number; analysed: number }>;
 }
 
 export interface CostItem {
@@ -95,9 +97,10 @@ export async function rangeCost(
   y0: number,
   y1: number,
   batch: boolean,
+  date?: string,
 ): Promise<number> {
   const tiles = (x1 - x0 + 1) * (y1 - y0 + 1);
-  const { imagery, analysed } = await probe.stored(z, x0, x1, y0, y1);
+  const { imagery, analysed } = await probe.stored(z, x0, x1, y0, y1, date);
   const toAnalyse = Math.max(0, tiles - analysed);
   const toFetch = Math.max(0, tiles - Math.max(imagery, analysed));
   return analysed * COST.storedAnalysis + toAnalyse * (batch ? COST.analyseInBatch : COST.analyse) + toFetch * COST.fetch;
@@ -109,8 +112,11 @@ async function pointCost(probe: CostProbe, a: Record<string, unknown>): Promise<
   const z = typeof a.zoom === "number" ? a.zoom : probe.defaultZoom(clampLat(lat));
   if (!Number.isInteger(z) || z < 0 || z > 24 || Math.abs(lat) > MAX_LAT || Math.abs(a.lon as number) > 180) return 0;
   const k: TileKey = tileForPoint(lat, a.lon as number, z);
-  return rangeCost(probe, z, k.x, k.x, k.y, k.y, false);
+  return rangeCost(probe, z, k.x, k.x, k.y, k.y, false, dateArg(a.date));
 }
+
+/** A date argument as the probe takes it (a malformed one: the resolver refuses it, cost as undated). */
+const dateArg = (v: unknown): string | undefined => (typeof v === "string" && /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : undefined);
 
 /** The box of a GeoJSON area, or undefined for one the resolver will refuse (INVALID_GEOMETRY). */
 function areaBox(v: unknown): { west: number; south: number; east: number; north: number } | undefined {
@@ -174,9 +180,21 @@ export async function estimateCost(
       const r = boxRange(probe, a);
       if (r && r.tiles <= maxTilesPerBox) {
         tiles = r.tiles;
-        cost = await rangeCost(probe, r.z, r.x0, r.x1, r.y0, r.y1, true);
+        cost = await rangeCost(probe, r.z, r.x0, r.x1, r.y0, r.y1, true, dateArg(a.date));
       }
-    } else if (name === "landscape") cost = await pointCost(probe, a);
+    } else if (name === "terrainChange") {
+      // Both dates' tiles, each analysed unless stored.
+      const r = boxRange(probe, a);
+      const from = dateArg(a.from);
+      const to = dateArg(a.to);
+      if (r && r.tiles <= maxTilesPerBox && from && to) {
+        tiles = 2 * r.tiles;
+        cost =
+          (await rangeCost(probe, r.z, r.x0, r.x1, r.y0, r.y1, true, from)) +
+          (await rangeCost(probe, r.z, r.x0, r.x1, r.y0, r.y1, true, to));
+      }
+    } else if (name === "imageryDates") cost = COST.tileMeta;
+    else if (name === "landscape") cost = await pointCost(probe, a);
     else if (name === "similarPlaces") cost = (await pointCost(probe, a)) + COST.knn;
     else if (name === "validatePhoto") cost = (await pointCost(probe, a)) + COST.photo;
     else if (name === "tile" || name === "areaJob") cost = COST.tileMeta;

@@ -1,10 +1,10 @@
 import { ArrayMaxSize, ArrayMinSize, IsOptional, Max, Min } from "class-validator";
 import { ArgsType, Field, Float, Int } from "type-graphql";
-import { RegionArgs } from "../terrain/region.args.js";
+import { DatedRegionArgs } from "../terrain/region.args.js";
 import { Terrain } from "../terrain/terrain.enum.js";
 
 @ArgsType()
-export class TerrainFilterArgs extends RegionArgs {
+export class TerrainFilterArgs extends DatedRegionArgs {
   @Field((_type) => [Terrain])
   @ArrayMinSize(1)
   @ArrayMaxSize(7)

@@ -1,5 +1,6 @@
 import { Args, Ctx, Query, Resolver } from "type-graphql";
 import type { GraphQLContext } from "../graphql/context.js";
+import { regionBox } from "../terrain/region.args.js";
 import { TerrainFilterArgs } from "./terrain-filter.args.js";
 import { TerrainAreaConnection } from "./terrain-filter.type.js";
 
@@ -13,6 +14,7 @@ export class TerrainFilterResolver {
     @Args((_type) => TerrainFilterArgs) args: TerrainFilterArgs,
     @Ctx() ctx: GraphQLContext,
   ): Promise<TerrainAreaConnection> {
-    return ctx.models().terrainFilter.filter(args);
+    const layer = await ctx.modelsAt(args.date, regionBox(args), args.zoom ?? undefined);
+    return { ...(await layer.value.terrainFilter.filter(args)), imageryDate: layer.date ?? null };
   }
 }

@@ -38,4 +38,7 @@ export class TerrainSummary {
 
   @Field((_type) => Int, { description: "Of those, tiles whose results were computed now" })
   tilesComputed!: number;
+
+  @Field((_type) => String, { nullable: true, description: "The date of the imagery that answered (YYYY-MM-DD); null: the undated source" })
+  imageryDate?: string | null;
 }

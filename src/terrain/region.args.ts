@@ -2,6 +2,7 @@
 import { IsInt, IsOptional, Max, Min, ValidateNested } from "class-validator";
 import { GraphQLJSONObject } from "graphql-scalars";
 import { ArgsType, Field, Float, InputType, Int } from "type-graphql";
+import { parseArea } from "../geo/area-input.js";
 import { MAX_LATITUDE } from "../tiles/tile-math.js";
 
 @InputType({ description: "A box in degrees (EPSG:4326); west < east (no antimeridian crossing), south < north" })
@@ -50,4 +51,23 @@ export class RegionArgs {
   @Min(0)
   @Max(24)
   zoom?: number;
+}
+
+/** A region and the date of the imagery to read it from. */
+@ArgsType()
+export class DatedRegionArgs extends RegionArgs {
+  @Field((_type) => String, {
+    nullable: true,
+    description:
+      "Imagery date (YYYY-MM-DD, one of imageryDates); default: the latest date whose imagery covers the region, else the undated source",
+  })
+  @IsOptional()
+  date?: string | null;
+}
+
+/** The box a region's imagery is looked up by: the bbox, or the area's bounding box. */
+export function regionBox(a: { bbox?: BBoxInput | null; area?: Record<string, unknown> | null }): [number, number, number, number] {
+  if (a.bbox) return [a.bbox.west, a.bbox.south, a.bbox.east, a.bbox.north];
+  if (a.area && !a.bbox) return parseArea(a.area).bbox;
+  return [-180, -MAX_LATITUDE, 180, MAX_LATITUDE];
 }

@@ -1,6 +1,8 @@
 /**
  * Operator command: npm run import-raster -- <file.tif> [--min-zoom 12] [--max-zoom 17]
- *   [--bands 1,2,3] [--scale] [--source imported]
+ *   [--bands 1,2,3] [--scale] [--source imported] [--date YYYY-MM-DD|auto]
+ * With --date the tiles are one date of the source, beside its other dates (issue 14); "auto"
+ * reads the date from the file's metadata or name (NAIP's m_..._20090818.tif).
  * Stores the raster's tiles in the configured database (DATABASE_URL or the embedded one).
  */
 import "reflect-metadata";
@@ -8,7 +10,8 @@ import { parseArgs } from "node:util";
 import { loadSettings } from "../config/settings.js";
 import { openDatabase } from "../db/database.js";
 import { DataDirLockedError } from "../db/data-dir-lock.js";
-import { GdalMissingError, importRaster } from "./import-raster.js";
+import { GroundviewError } from "../errors/errors.js";
+import { GdalMissingError, ImportDateMissingError, importRaster } from "./import-raster.js";
 import { TileStore } from "./tile-store.js";
 
 const { values, positionals } = parseArgs({
@@ -19,16 +22,24 @@ const { values, positionals } = parseArgs({
     bands: { type: "string", default: "1,2,3" },
     scale: { type: "boolean", default: false },
     source: { type: "string", default: "imported" },
+    date: { type: "string" },
   },
 });
 if (positionals.length !== 1) {
-  console.error("usage: npm run import-raster -- <raster> [--min-zoom N] [--max-zoom N] [--bands 1,2,3] [--scale] [--source ID]");
+  console.error(
+    "usage: npm run import-raster -- <raster> [--min-zoom N] [--max-zoom N] [--bands 1,2,3] [--scale] [--source ID] [--date YYYY-MM-DD|auto]",
+  );
   process.exit(2);
 }
 const settings = loadSettings();
 /** Failures an operator can act on: one line and exit code 1, no stack trace. */
 function fail(err: unknown): never {
-  if (err instanceof GdalMissingError || err instanceof DataDirLockedError) {
+  if (
+    err instanceof GdalMissingError ||
+    err instanceof DataDirLockedError ||
+    err instanceof ImportDateMissingError ||
+    err instanceof GroundviewError
+  ) {
     console.error(`import-raster: ${err.message}`);
     process.exit(1);
   }
@@ -49,11 +60,12 @@ try {
     maxZoom: Number(values["max-zoom"]),
     bands,
     scale: values.scale || undefined,
+    date: values.date,
     maxPixels: settings.tileMaxPixels,
     log: (l) => console.log(l),
   });
   console.log(
-    `imported ${report.tiles} tiles into source '${values.source}' (per zoom: ${JSON.stringify(report.zooms)}), bbox ${report.bbox.map((v) => v.toFixed(5)).join(",")}`,
+    `imported ${report.tiles} tiles into source '${values.source}'${report.date ? ` dated ${report.date} (layer '${report.layer}')` : ""} (per zoom: ${JSON.stringify(report.zooms)}), bbox ${report.bbox.map((v) => v.toFixed(5)).join(",")}`,
   );
   console.log(`serve them with TILE_SOURCE=${values.source === "imported" ? "imported" : values.source}`);
 } catch (err) {

@@ -3,7 +3,8 @@
  * footprint, cut into Web Mercator tiles and kept in one MBTiles file per acquisition date under
  * `sample/`. At start-up the service stores the latest date's tiles pinned under the default
  * online source, so that with no internet the map, `landscape` and `terrainFilter` still work
- * there; everywhere else the online source answers as before.
+ * there (everywhere else the online source answers as before), and every date's tiles as that
+ * source's dated layer (`imageryDates`, `?date=`, `terrainChange`).
  */
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
@@ -165,19 +166,23 @@ export function sampleCentre(m: SampleMetadata): { lon: number; lat: number } {
   return { lon: (m.bounds[0] + m.bounds[2]) / 2, lat: (m.bounds[1] + m.bounds[3]) / 2 };
 }
 
-/** The sample MBTiles in a folder with the latest acquisition date; undefined when there is none. */
-export function latestSample(dir: string): { file: string; meta: SampleMetadata } | undefined {
-  if (!existsSync(dir)) return undefined;
-  let best: { file: string; meta: SampleMetadata } | undefined;
+/** The sample MBTiles in a folder, oldest acquisition date first. */
+export function sampleFiles(dir: string): { file: string; meta: SampleMetadata }[] {
+  if (!existsSync(dir)) return [];
+  const out: { file: string; meta: SampleMetadata }[] = [];
   for (const f of readdirSync(dir).filter((n) => n.endsWith(".mbtiles"))) {
     const file = path.join(dir, f);
     const db = new Database(file, { readonly: true, fileMustExist: true });
     try {
-      const meta = readSampleMetadata(db, file);
-      if (!best || meta.date > best.meta.date) best = { file, meta };
+      out.push({ file, meta: readSampleMetadata(db, file) });
     } finally {
       db.close();
     }
   }
-  return best;
+  return out.sort((a, b) => a.meta.date.localeCompare(b.meta.date));
+}
+
+/** The sample MBTiles in a folder with the latest acquisition date; undefined when there is none. */
+export function latestSample(dir: string): { file: string; meta: SampleMetadata } | undefined {
+  return sampleFiles(dir).at(-1);
 }

@@ -45,7 +45,7 @@ const SELECT = {
 } as const;
 
 export class TileStore {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(readonly prisma: PrismaClient) {}
 
   async get(source: string, k: TileKey): Promise<StoredTile | null> {
     return this.prisma.satelliteTile.findUnique({

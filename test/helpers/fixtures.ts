@@ -8,9 +8,9 @@ import sharp from "sharp";
  * A 400x300 px GeoTIFF like the NAIP files (4 bands R, G, B, NIR; 5 m pixels in UTM 14N near
  * 47N 99W), written into `dir` by GDAL under `name`.
  */
-export async function makeGeoTiff(dir: string, name = "area.tif"): Promise<string> {
+export async function makeGeoTiff(dir: string, name = "area.tif", green = 120): Promise<string> {
   const raw = Buffer.alloc(400 * 300 * 4);
-  for (let i = 0; i < 400 * 300; i++) raw.set([40 + (i % 400) / 4, 120, 60 + Math.floor(i / 400) / 3, 200], i * 4);
+  for (let i = 0; i < 400 * 300; i++) raw.set([40 + (i % 400) / 4, green, 60 + Math.floor(i / 400) / 3, 200], i * 4);
   const png = path.join(dir, `${name}.png`);
   await writeFile(
     png,
