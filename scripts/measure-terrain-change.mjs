@@ -3,7 +3,8 @@
 // area (sampled at every 16 px cell centre; cells of one mosaic have equal area to within 0.01 %),
 // how often the from → to pair is right, and the share of the jitter-only mosaics flagged as
 // changed (false change from light and sensor alone).
-// usage: npm run build && node scripts/measure-terrain-change.mjs OUT_DIR [margins, e.g. 0.5,0.6,0.7]
+// usage: npm run build && node scripts/measure-terrain-change.mjs OUT_DIR [thresholds, e.g. 0.5,0.6,0.7]
+// (MODELS_DIR=... for other models; MIN_AREA=m² for minAreaSqm)
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -27,6 +28,7 @@ const app = await startApp(
     SAMPLE_AREA: "off",
     RATE_LIMIT_ANONYMOUS_PER_MINUTE: "0",
     QUERY_MAX_COST: "100000000",
+    ...(process.env.MODELS_DIR ? { MODELS_DIR: process.env.MODELS_DIR } : {}),
   }),
 );
 const DATES = { a: "2001-06-01", b: "2002-06-01" };

@@ -41,9 +41,13 @@ describe("exported models", () => {
     assert.ok(m.terrainClassifier.groundResolutionM > 0);
     assert.ok(typeof m.validation.rocAuc === "number" && typeof m.validation.threshold === "number");
     assert.ok(manifest.totalBytes <= 40e6, "all ONNX files together within 40 MB");
+    const c = m.changeDetector;
+    assert.ok(c, "the change detector (issue 14)");
+    assert.deepEqual(c.input.size, m.terrainClassifier.input.size, "it reads tiles prepared as the terrain classifier's input");
+    assert.ok(c.threshold > 0 && c.threshold < 1 && c.metrics.validationPairs.falseChangeShare <= c.metrics.maxFalseChangeShare);
   });
 
-  for (const name of ["terrainClassifier", "sceneClassifier", "generator", "encoder"]) {
+  for (const name of ["terrainClassifier", "sceneClassifier", "generator", "encoder", "changeDetector"]) {
     test(`${name}: onnxruntime-node reproduces the golden pair`, async () => {
       const spec = manifest.models[name];
       const golden: Golden = JSON.parse(await readFile(`${MODELS}${spec.golden}`, "utf8"));

@@ -281,7 +281,7 @@ def main(argv=None) -> int:
     }
     manifest["version"] = version
     manifest["trainedAt"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    manifest["totalBytes"] = sum((out / f"{s}.onnx").stat().st_size for s in ("terrainClassifier", "sceneClassifier", "generator", "encoder"))
+    manifest["totalBytes"] = sum((out / m["file"]).stat().st_size for m in manifest["models"].values() if "file" in m)
     write_json(out / "manifest.json", manifest)
     (out / "torch").mkdir(exist_ok=True)
     torch.save(gen.state_dict(), out / "torch" / "generator.pt")

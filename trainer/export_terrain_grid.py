@@ -152,6 +152,9 @@ def main(argv=None) -> int:
                     "trainingRuns": "decoder alone 750 steps (batch 32, lr 2e-3), then with the tuned branch 1500 + 1500 (lr 2e-3, 1e-3)"
                     if not trained.get("dryRun") else "dry run"},
     }
+    if manifest["models"].pop("changeDetector", None):
+        # It reads the classifier's trunk: a new classifier needs it retrained (train_change.py, then --export).
+        print("[grid] the change detector was trained on the previous classifier and is left out: retrain it", flush=True)
     manifest["totalBytes"] = sum(manifest["models"][n]["bytes"] for n in ORDER)
     manifest.setdefault("history", []).append({"version": previous, "replacedBy": manifest["version"],
                                               "change": "terrain classifier with the terrain grid output"})
