@@ -206,6 +206,94 @@ describe("map page in Chromium", () => {
     assert.deepEqual(problems, []);
   });
 
+  test("dates: a picker of the sample's four dates, a before/after swipe, and a box's changes coloured by transition", async () => {
+    const dates = (
+      await gql(app, `{ imageryDates(bbox: {west: -99.2, south: 47.0, east: -99.1, north: 47.04}) { date } }`)
+    ).body.data.imageryDates.map((d: { date: string }) => d.date);
+    assert.deepEqual(dates, ["2020-08-31", "2017-08-27", "2014-07-20", "2009-08-18"], "the sample's dates are dated layers");
+    const options = await page.$$eval("#date-picker option", (os) => os.map((o) => (o as any).value));
+    assert.deepEqual(options, ["", ...dates]);
+    // Picking a date redraws the satellite layer from that date's tiles.
+    const dated = page.waitForRequest((r) => /\/tiles\/satellite\/\d+\/\d+\/\d+\?date=2009-08-18$/.test(r.url()), { timeout: 30_000 });
+    await page.selectOption("#date-picker", "2009-08-18");
+    await dated;
+    await page.waitForFunction(() => (globalThis as any).groundview.map.loaded());
+    await page.screenshot({ path: path.join(ARTIFACTS, "6-date-2009.png") });
+    await page.selectOption("#date-picker", "");
+
+    // Compare: the earlier date over the map left of the swipe line, the later one right of it.
+    await page.click("#compare");
+    await page.waitForSelector("#map-before:not([hidden])");
+    assert.equal(await page.inputValue("#before-date"), "2009-08-18");
+    assert.equal(await page.inputValue("#after-date"), "2020-08-31");
+    await page.waitForFunction(() => (globalThis as any).groundview.beforeMap?.loaded(), undefined, { timeout: 60_000 });
+    await page.fill("#swipe", "30");
+    await page.dispatchEvent("#swipe", "input");
+    assert.equal(await page.evaluate('document.querySelector("#map-before").style.clipPath'), "inset(0px 70% 0px 0px)");
+    const left = await page.screenshot({ clip: { x: 100, y: 200, width: 100, height: 300 } });
+    assert.ok((await pixelSpread(left)) > 8, "the earlier date's imagery shows left of the line");
+    await page.screenshot({ path: path.join(ARTIFACTS, "7-swipe.png") });
+
+    // A box while comparing: terrainChange between the two dates, over a place that changed
+    // (lakes grew and fields moved between 2009 and 2020; six transitions there at 2026-12-07).
+    const view = await page.evaluate("({ center: window.groundview.map.getCenter(), zoom: window.groundview.map.getZoom() })");
+    await page.evaluate("window.groundview.map.jumpTo({ center: [-99.1516, 47.0215], zoom: 16 })");
+    await page.waitForFunction(() => (globalThis as any).groundview.map.loaded());
+    await page.click("#draw-box");
+    const from = { x: 320, y: 290 };
+    const to = { x: 500, y: 470 };
+    await page.mouse.move(from.x, from.y);
+    await page.mouse.down();
+    await page.mouse.move(to.x, to.y, { steps: 6 });
+    await page.mouse.up();
+    await page.waitForSelector("#change-card:not([hidden])", { timeout: 120_000 });
+    const [a, b] = (await page.evaluate(
+      `[window.groundview.map.unproject([${from.x}, ${from.y}]), window.groundview.map.unproject([${to.x}, ${to.y}])]`,
+    )) as { lng: number; lat: number }[];
+    const bbox = {
+      west: Math.min(a.lng, b.lng),
+      south: Math.min(a.lat, b.lat),
+      east: Math.max(a.lng, b.lng),
+      north: Math.max(a.lat, b.lat),
+    };
+    const api = await gql(
+      app,
+      `query($bbox: BBoxInput!) { terrainChange(bbox: $bbox, from: "2009-08-18", to: "2020-08-31", first: 1000) { totalCount summary { fromTerrain toTerrain } } }`,
+      { bbox },
+    );
+    assert.equal(api.body.errors, undefined, JSON.stringify(api.body.errors));
+    const c = api.body.data.terrainChange;
+    const rows = await page.$$eval("#change-card tbody tr", (trs) => trs.map((tr) => tr.getAttribute("data-transition")));
+    assert.deepEqual(
+      rows,
+      c.summary.map((t: { fromTerrain: string; toTerrain: string }) => `${t.fromTerrain}>${t.toTerrain}`),
+      "one row per transition",
+    );
+    await page.waitForFunction(() => (globalThis as any).groundview.map.loaded());
+    const drawn = (await page.evaluate(
+      'window.groundview.map.queryRenderedFeatures({ layers: ["change-fill"] }).map((f) => [f.id, f.properties.fromTerrain, f.properties.toTerrain])',
+    )) as [number, string, string][];
+    assert.ok(c.totalCount > 0, "the box holds change");
+    assert.equal(new Set(drawn.map(([id]) => id)).size, c.totalCount, "every changed area is drawn");
+    for (const [, f, t] of drawn) assert.ok(rows.includes(`${f}>${t}`), `${f}>${t} is in the summary`);
+    // Coloured by transition: filled in the new terrain's colour, outlined in the old one's.
+    const paints = (await page.evaluate(
+      'window.groundview.map.queryRenderedFeatures({ layers: ["change-fill", "change-line"] }).map((f) => [f.layer.id, f.properties.fromTerrain, f.properties.toTerrain, String(f.layer.paint[f.layer.id === "change-fill" ? "fill-color" : "line-color"])])',
+    )) as [string, string, string, string][];
+    const byTerrain = new Map<string, string>();
+    for (const [layer, f, t, colour] of paints) {
+      const terrain = layer === "change-fill" ? t : f;
+      assert.notEqual(colour, "rgba(255,255,255,1)", `${terrain} has its own colour`);
+      assert.equal(byTerrain.get(terrain) ?? colour, colour, `${terrain} is one colour`);
+      byTerrain.set(terrain, colour);
+    }
+    await page.screenshot({ path: path.join(ARTIFACTS, "8-change.png") });
+    await page.click("#compare");
+    await page.waitForSelector("#map-before", { state: "hidden" });
+    await page.evaluate(`window.groundview.map.jumpTo(${JSON.stringify(view)})`);
+    assert.deepEqual(problems, []);
+  });
+
   test("an error is shown in words: a box over the size limit", async () => {
     await page.click("#draw-box");
     await page.mouse.move(80, 80);

@@ -1,6 +1,7 @@
 // Groundview's map page: the service's own satellite tiles (TileJSON), a landscape card on click,
-// terrainFilter polygons for a drawn box, the terrain vector tiles as a layer, and validatePhoto
-// for a dropped photo. Plain ES module,
+// terrainFilter polygons for a drawn box, the terrain vector tiles as a layer, validatePhoto
+// for a dropped photo, and dated imagery: a date picker, a before/after swipe and terrainChange
+// polygons coloured by transition for a box drawn while comparing. Plain ES module,
 // no build step; MapLibre GL JS is served by the service from its npm package.
 import * as maplibregl from "/vendor/maplibre-gl/maplibre-gl.mjs";
 import { readExifGps } from "/web/exif-gps.js";
@@ -26,6 +27,9 @@ const ERROR_WORDS = {
   PAYLOAD_TOO_LARGE: "That photo is too large.",
   MODEL_UNAVAILABLE: "The models are not loaded on the server.",
   DATABASE_UNAVAILABLE: "The service's database is unavailable.",
+  INVALID_DATE: "That is not a date the service understands (YYYY-MM-DD).",
+  IMAGERY_DATE_NOT_FOUND: "There is no imagery of that date here.",
+  BAD_USER_INPUT: "The request was not accepted.",
 };
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -122,8 +126,20 @@ const fmtPoint = (lat, lon) => `${lat.toFixed(5)}, ${lon.toFixed(5)}`;
 
 // ---------------------------------------------------------------- map
 
+/** terrainChange polygons, coloured by transition: filled with the new terrain's colour, outlined in the old one's. */
+const terrainColour = (prop) => ["match", ["get", prop], ...TERRAINS.flatMap((t) => [t, TERRAIN_COLOURS[t]]), "#ffffff"];
+const CHANGE_LAYERS = [
+  { id: "change-fill", type: "fill", source: "change", paint: { "fill-color": terrainColour("toTerrain"), "fill-opacity": 0.55 } },
+  { id: "change-line", type: "line", source: "change", paint: { "line-color": terrainColour("fromTerrain"), "line-width": 3 } },
+];
+
 const tileJson = await (await fetch("/tiles/satellite.json")).json();
 const [cLon, cLat, cZoom] = tileJson.center ?? [0, 20, 2];
+/** The source's imagery dates, newest first (TileJSON `dates`); "" in the picker is the latest. */
+const DATES = (tileJson.dates ?? []).map((d) => d.date);
+let imageryDate = "";
+/** The satellite tile URLs of a date ("" or undefined: the latest, as TileJSON gives them). */
+const tilesFor = (date) => (date ? [`${location.origin}/tiles/satellite/{z}/{x}/{y}?date=${date}`] : tileJson.tiles);
 const map = new maplibregl.Map({
   container: "map",
   style: {
@@ -134,6 +150,7 @@ const map = new maplibregl.Map({
       terrain: { type: "geojson", data: { type: "FeatureCollection", features: [] }, generateId: true },
       box: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
       sample: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
+      change: { type: "geojson", data: { type: "FeatureCollection", features: [] }, generateId: true },
     },
     layers: [
       { id: "satellite", type: "raster", source: "satellite" },
@@ -176,6 +193,7 @@ const map = new maplibregl.Map({
           "line-width": 1.5,
         },
       },
+      ...CHANGE_LAYERS,
       { id: "box-line", type: "line", source: "box", paint: { "line-color": "#ffeb3b", "line-width": 2 } },
     ],
   },
@@ -232,9 +250,10 @@ async function showLandscape(lat, lon) {
   return busy(async () => {
     const { landscape: l } = await graphql(
       `
-        query Landscape($lat: Float!, $lon: Float!) {
-          landscape(lat: $lat, lon: $lon) {
+        query Landscape($lat: Float!, $lon: Float!, $date: String) {
+          landscape(lat: $lat, lon: $lon, date: $date) {
             dominantTerrain
+            imageryDate
             cached
             modelVersion
             terrain {
@@ -254,7 +273,7 @@ async function showLandscape(lat, lon) {
           }
         }
       `,
-      { lat, lon },
+      { lat, lon, date: currentDate() },
     );
     renderLandscape(lat, lon, l);
     const { similarPlaces } = await graphql(
@@ -278,7 +297,7 @@ function renderLandscape(lat, lon, l) {
   const card = $("#landscape-card");
   $(".where", card).textContent = `${fmtPoint(lat, lon)} · tile ${l.tile.z}/${l.tile.x}/${l.tile.y} (zoom ${l.tile.z})`;
   $(".generated", card).src = l.image.url;
-  $(".satellite", card).src = `/tiles/satellite/${l.tile.z}/${l.tile.x}/${l.tile.y}`;
+  $(".satellite", card).src = `/tiles/satellite/${l.tile.z}/${l.tile.x}/${l.tile.y}${l.imageryDate ? `?date=${l.imageryDate}` : ""}`;
   $(".bars", card).replaceChildren(
     ...l.terrain.map((s) =>
       el(
@@ -291,7 +310,8 @@ function renderLandscape(lat, lon, l) {
     ),
   );
   $(".similar", card).replaceChildren(el("li", { textContent: "…" }));
-  $(".meta", card).textContent = `model ${l.modelVersion}${l.cached ? " · from the cache" : " · computed now"}`;
+  $(".meta", card).textContent =
+    `model ${l.modelVersion}${l.imageryDate ? ` · imagery of ${l.imageryDate}` : ""}${l.cached ? " · from the cache" : " · computed now"}`;
   reveal(card);
 }
 
@@ -356,7 +376,8 @@ map.on("mouseup", (e) => {
   suppressClick = true;
   if (bbox[2] - bbox[0] < 1e-6 || bbox[3] - bbox[1] < 1e-6) return;
   map.getSource("box").setData(boxPolygon(bbox));
-  filterBox(bbox);
+  if (comparing) changeBox(bbox);
+  else filterBox(bbox);
 });
 const bboxOf = (a, b) => [Math.min(a.lng, b.lng), Math.min(a.lat, b.lat), Math.max(a.lng, b.lng), Math.max(a.lat, b.lat)];
 
@@ -369,8 +390,8 @@ async function filterBox([west, south, east, north]) {
     do {
       ({ terrainFilter: page } = await graphql(
         `
-          query Filter($bbox: BBoxInput!, $terrain: [Terrain!]!, $after: String) {
-            terrainFilter(bbox: $bbox, terrain: $terrain, first: 200, after: $after) {
+          query Filter($bbox: BBoxInput!, $terrain: [Terrain!]!, $after: String, $date: String) {
+            terrainFilter(bbox: $bbox, terrain: $terrain, first: 200, after: $after, date: $date) {
               totalCount
               zoom
               tilesAnalysed
@@ -383,7 +404,7 @@ async function filterBox([west, south, east, north]) {
             }
           }
         `,
-        { bbox: { west, south, east, north }, terrain: TERRAINS, after },
+        { bbox: { west, south, east, north }, terrain: TERRAINS, after, date: currentDate() },
       ));
       features.push(...page.featureCollection.features);
       after = page.pageInfo.endCursor;
@@ -440,6 +461,160 @@ function bboxOfGeometry(g) {
     [Math.min(...xs), Math.min(...ys)],
     [Math.max(...xs), Math.max(...ys)],
   ];
+}
+
+// ---------------------------------------------------------------- dates: picker, swipe, terrainChange
+
+/** The date the map, landscapes and terrain use: the picker's, or when comparing the "after" date; null: the latest. */
+const currentDate = () => (comparing ? $("#after-date").value : imageryDate) || null;
+const option = (value, text = value) => el("option", { value, textContent: text });
+
+if (DATES.length) {
+  $("#date-picker").append(...DATES.map((d) => option(d)));
+  $("#date-control").hidden = false;
+}
+if (DATES.length >= 2) {
+  $("#before-date").append(...DATES.map((d) => option(d)));
+  $("#after-date").append(...DATES.map((d) => option(d)));
+  $("#before-date").value = DATES.at(-1);
+  $("#after-date").value = DATES[0];
+  $("#compare").hidden = false;
+}
+$("#date-picker").addEventListener("change", (e) => {
+  imageryDate = e.target.value;
+  map.getSource("satellite").setTiles(tilesFor(imageryDate));
+});
+
+let comparing = false;
+let beforeMap;
+const compareButton = $("#compare");
+compareButton.addEventListener("click", () => setComparing(!comparing));
+
+function setComparing(on) {
+  comparing = on;
+  compareButton.setAttribute("aria-pressed", String(on));
+  for (const id of ["#map-before", "#swipe-line", "#compare-bar"]) $(id).hidden = !on;
+  $("#date-picker").disabled = on;
+  $("#hint").textContent = on
+    ? "Swipe to compare the dates; draw a box to see what changed."
+    : "Click the map for the landscape a person would see there.";
+  map.getSource("satellite").setTiles(tilesFor(on ? $("#after-date").value : imageryDate));
+  if (!on) {
+    setChange({ type: "FeatureCollection", features: [] });
+    return;
+  }
+  if (!beforeMap) {
+    // The earlier date in a second map over the first, clipped to the left of the swipe line and
+    // moved with it; it takes no input (the map below does).
+    beforeMap = new maplibregl.Map({
+      container: "map-before",
+      style: {
+        version: 8,
+        sources: {
+          satellite: { type: "raster", tiles: tilesFor($("#before-date").value), tileSize: 256, maxzoom: tileJson.maxzoom ?? 19 },
+          change: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
+        },
+        layers: [{ id: "satellite", type: "raster", source: "satellite" }, ...CHANGE_LAYERS],
+      },
+      center: map.getCenter(),
+      zoom: map.getZoom(),
+      interactive: false,
+      attributionControl: false,
+    });
+    map.on("move", syncBefore);
+    window.groundview.beforeMap = beforeMap;
+  }
+  syncBefore();
+  swipe();
+}
+
+function syncBefore() {
+  beforeMap?.jumpTo({ center: map.getCenter(), zoom: map.getZoom(), bearing: map.getBearing(), pitch: map.getPitch() });
+}
+
+/** The swipe: the earlier date shows left of the line, the later one right of it. */
+function swipe() {
+  const v = Number($("#swipe").value);
+  $("#map-before").style.clipPath = `inset(0 ${100 - v}% 0 0)`;
+  $("#swipe-line").style.left = `${($("#map").clientWidth * v) / 100}px`;
+}
+$("#swipe").addEventListener("input", swipe);
+window.addEventListener("resize", () => comparing && swipe());
+$("#before-date").addEventListener("change", (e) => beforeMap?.getSource("satellite").setTiles(tilesFor(e.target.value)));
+$("#after-date").addEventListener("change", (e) => map.getSource("satellite").setTiles(tilesFor(e.target.value)));
+
+function setChange(fc) {
+  map.getSource("change").setData(fc);
+  beforeMap?.getSource("change").setData(fc);
+}
+
+/** terrainChange between the two dates in a drawn box. */
+async function changeBox([west, south, east, north]) {
+  return busy(async () => {
+    const from = $("#before-date").value;
+    const to = $("#after-date").value;
+    const { terrainChange: c } = await graphql(
+      `
+        query Change($bbox: BBoxInput!, $from: String!, $to: String!) {
+          terrainChange(bbox: $bbox, from: $from, to: $to, first: 1000) {
+            totalCount
+            zoom
+            method
+            comparedSqm
+            changedSqm
+            tilesCompared
+            tilesComputed
+            summary {
+              fromTerrain
+              toTerrain
+              areaSqm
+              areas
+            }
+            featureCollection
+          }
+        }
+      `,
+      { bbox: { west, south, east, north }, from, to },
+    );
+    // GeoJSON properties name terrains by their class ("water"); the page uses the enum's names.
+    for (const f of c.featureCollection.features) {
+      f.properties.fromTerrain = f.properties.fromTerrain.toUpperCase();
+      f.properties.toTerrain = f.properties.toTerrain.toUpperCase();
+    }
+    setChange(c.featureCollection);
+    renderChange(c, from, to);
+  });
+}
+
+function renderChange(c, from, to) {
+  const card = $("#change-card");
+  const ha = (sqm) => (sqm / 1e4).toFixed(2);
+  $(".summary", card).textContent =
+    `${from} → ${to}: ${ha(c.changedSqm)} of ${ha(c.comparedSqm)} ha changed (${c.totalCount} area${c.totalCount === 1 ? "" : "s"}) · ` +
+    `zoom ${c.zoom} · ${c.tilesCompared} tiles compared (${c.tilesComputed} computed now) · ${c.method}`;
+  $("tbody", card).replaceChildren(
+    ...c.summary.map((t) =>
+      el(
+        "tr",
+        { dataset: { transition: `${t.fromTerrain}>${t.toTerrain}` } },
+        el(
+          "td",
+          {},
+          el("span", {
+            className: "transition-swatch",
+            style: `background:${TERRAIN_COLOURS[t.toTerrain]};border-color:${TERRAIN_COLOURS[t.fromTerrain]}`,
+          }),
+          `${t.fromTerrain.toLowerCase()} → ${t.toTerrain.toLowerCase()}`,
+        ),
+        el("td", { className: "num", textContent: ha(t.areaSqm) }),
+        el("td", { className: "num", textContent: String(t.areas) }),
+      ),
+    ),
+  );
+  const link = $(".download", card);
+  if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
+  link.href = URL.createObjectURL(new Blob([JSON.stringify(c.featureCollection)], { type: "application/geo+json" }));
+  reveal(card);
 }
 
 // ---------------------------------------------------------------- photo → validatePhoto
