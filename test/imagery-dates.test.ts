@@ -13,7 +13,7 @@ import { openDatabase } from "../src/db/database.js";
 import { ErrorCode } from "../src/errors/error-codes.js";
 import { GroundviewError } from "../src/errors/errors.js";
 import { dateFromMetadata, dateFromName, dateOfLayer, layerId, parseImageryDate } from "../src/imagery/imagery-date.js";
-import { ImportDateMissingError, importRaster } from "../src/tiles/import-raster.js";
+import { ImportDateMissingError, importImagery } from "../src/imagery/dated-import.js";
 import { TileStore } from "../src/tiles/tile-store.js";
 import { gql, startTestApp } from "./helpers/app.js";
 import { createTestDatabase, MODES, skipReason, type TestDatabase } from "./helpers/databases.js";
@@ -61,7 +61,7 @@ for (const mode of MODES) {
     let app: App;
     const early = "2014-07-20";
     const late = "2020-08-31";
-    let reports: Awaited<ReturnType<typeof importRaster>>[];
+    let reports: Awaited<ReturnType<typeof importImagery>>[];
 
     before(async () => {
       db = await createTestDatabase(mode);
@@ -74,17 +74,17 @@ for (const mode of MODES) {
       const tiles = new TileStore(store.prisma);
       const opts = { source: "imported", minZoom: 13, maxZoom: 15, maxPixels: 1 << 20 };
       try {
-        await assert.rejects(importRaster(tiles, { ...opts, file: undated, date: "auto" }), ImportDateMissingError);
+        await assert.rejects(importImagery(tiles, { ...opts, file: undated, date: "auto" }), ImportDateMissingError);
         await assert.rejects(
-          importRaster(tiles, { ...opts, file: b, date: "2020-02-30" }),
+          importImagery(tiles, { ...opts, file: b, date: "2020-02-30" }),
           (e: GroundviewError) => e.code === ErrorCode.INVALID_DATE,
         );
         reports = [
-          await importRaster(tiles, { ...opts, file: a, date: "auto" }),
-          await importRaster(tiles, { ...opts, file: b, date: late }),
+          await importImagery(tiles, { ...opts, file: a, date: "auto" }),
+          await importImagery(tiles, { ...opts, file: b, date: late }),
           // Imported again (another file of the same day): the layer is rewritten, not doubled.
-          await importRaster(tiles, { ...opts, file: b, date: late }),
-          await importRaster(tiles, { ...opts, file: undated }),
+          await importImagery(tiles, { ...opts, file: b, date: late }),
+          await importImagery(tiles, { ...opts, file: undated }),
         ];
       } finally {
         await store.close();

@@ -72,7 +72,7 @@ describe("import-raster", () => {
     const bin = await mkdtemp(path.join(tmpdir(), "gv-nogdal-"));
     await symlink(process.execPath, path.join(bin, "node"));
     const data = await mkdtemp(path.join(tmpdir(), "gv-nogdal-data-"));
-    const cli = fileURLToPath(new URL("../src/tiles/import-raster.cli.js", import.meta.url));
+    const cli = fileURLToPath(new URL("../src/imagery/import-raster.cli.js", import.meta.url));
     const r = spawnSync(process.execPath, [cli, "/nonexistent.tif"], {
       env: { ...process.env, PATH: bin, GROUNDVIEW_DATA_DIR: data, DATABASE_URL: "" },
       encoding: "utf8",

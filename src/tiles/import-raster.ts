@@ -9,8 +9,6 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { dateFromMetadata, dateFromName, layerId, parseImageryDate } from "../imagery/imagery-date.js";
-import { recordLayer } from "../imagery/imagery-layers.js";
 import { checkTileImage } from "./image-check.js";
 import type { TileStore } from "./tile-store.js";
 
@@ -45,19 +43,10 @@ export interface ImportOptions {
   scale?: boolean;
   maxPixels: number;
   log?: (line: string) => void;
-  /**
-   * The acquisition date (YYYY-MM-DD): the tiles go to the source's layer of that date
-   * ("<source>@<date>") and the date is catalogued. "auto": from the file's metadata or name
-   * (an error when neither has one). Absent: undated, under the source itself.
-   */
-  date?: string;
 }
 
 export interface ImportReport {
   tiles: number;
-  /** The layer the tiles were stored under: the source, or "<source>@<date>" for a dated import. */
-  layer: string;
-  date?: string;
   zooms: Record<number, number>;
   bbox: [number, number, number, number];
 }
@@ -127,36 +116,17 @@ export async function tileRaster(
   }
 }
 
-/** The acquisition date of an import: given (checked), or with "auto" from the metadata, then the name. */
-export async function importDate(o: Pick<ImportOptions, "file" | "date">): Promise<string | undefined> {
-  if (o.date === undefined) return undefined;
-  if (o.date !== "auto") return parseImageryDate(o.date, "--date");
-  const found = dateFromMetadata((await rasterInfo(o.file)).metadata?.[""]) ?? dateFromName(o.file);
-  if (!found) throw new ImportDateMissingError(o.file);
-  return parseImageryDate(found, "the file's date");
-}
-
-/** A dated import of a file that says nothing of its date. */
-export class ImportDateMissingError extends Error {
-  constructor(file: string) {
-    super(`${path.basename(file)} carries no acquisition date (neither in its metadata nor in its name): give it with --date YYYY-MM-DD`);
-    this.name = "ImportDateMissingError";
-  }
-}
-
+/** Stores the raster's tiles pinned under `o.source` (a dated import passes its layer id: src/imagery/dated-import.ts). */
 export async function importRaster(store: TileStore, o: ImportOptions): Promise<ImportReport> {
   const now = new Date();
   const never = new Date("9999-12-31T00:00:00Z");
-  const date = await importDate(o);
-  const layer = date ? layerId(o.source, date) : o.source;
-  const report: ImportReport = { tiles: 0, layer, date, zooms: {}, bbox: [0, 0, 0, 0] };
+  const report: ImportReport = { tiles: 0, zooms: {}, bbox: [0, 0, 0, 0] };
   const { bbox } = await tileRaster(o, async ({ key, bytes }) => {
     const contentType = await checkTileImage(bytes, o.maxPixels);
-    await store.putAvailable(layer, key, { bytes, contentType, fetchedAt: now, expiresAt: never, pinned: true });
+    await store.putAvailable(o.source, key, { bytes, contentType, fetchedAt: now, expiresAt: never, pinned: true });
     report.tiles++;
     report.zooms[key.z] = (report.zooms[key.z] ?? 0) + 1;
   });
   report.bbox = bbox;
-  if (date && report.tiles) await recordLayer(store.prisma, o.source, date, path.basename(o.file));
   return report;
 }

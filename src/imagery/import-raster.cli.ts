@@ -11,8 +11,9 @@ import { loadSettings } from "../config/settings.js";
 import { openDatabase } from "../db/database.js";
 import { DataDirLockedError } from "../db/data-dir-lock.js";
 import { GroundviewError } from "../errors/errors.js";
-import { GdalMissingError, ImportDateMissingError, importRaster } from "./import-raster.js";
-import { TileStore } from "./tile-store.js";
+import { GdalMissingError } from "../tiles/import-raster.js";
+import { TileStore } from "../tiles/tile-store.js";
+import { ImportDateMissingError, importImagery } from "./dated-import.js";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -53,7 +54,7 @@ const db = await openDatabase({
 let failure: unknown;
 try {
   const bands = values.bands.split(",").map(Number) as [number, number, number];
-  const report = await importRaster(new TileStore(db.prisma), {
+  const report = await importImagery(new TileStore(db.prisma), {
     file: positionals[0],
     source: values.source,
     minZoom: Number(values["min-zoom"]),
