@@ -25,6 +25,19 @@ async function pixelSpread(png: Buffer): Promise<number> {
   return Math.max(...stats.channels.slice(0, 3).map((c) => c.stdev));
 }
 
+/** Presses "Draw a box", drags from one pixel of the map to another, and returns the box that covers on the map. */
+async function drawBox(page: Page, from: { x: number; y: number }, to: { x: number; y: number }) {
+  await page.click("#draw-box");
+  await page.mouse.move(from.x, from.y);
+  await page.mouse.down();
+  await page.mouse.move(to.x, to.y, { steps: 8 });
+  await page.mouse.up();
+  const [a, b] = (await page.evaluate(
+    `[window.groundview.map.unproject([${from.x}, ${from.y}]), window.groundview.map.unproject([${to.x}, ${to.y}])]`,
+  )) as { lng: number; lat: number }[];
+  return { west: Math.min(a.lng, b.lng), south: Math.min(a.lat, b.lat), east: Math.max(a.lng, b.lng), north: Math.max(a.lat, b.lat) };
+}
+
 describe("map page in Chromium", () => {
   let db: TestDatabase;
   let app: App;
@@ -107,25 +120,9 @@ describe("map page in Chromium", () => {
   });
 
   test("a drawn box shows as many terrain polygons as the API returns, with a table and a GeoJSON download", async () => {
-    await page.click("#draw-box");
-    const from = { x: 300, y: 300 };
-    const to = { x: 520, y: 500 };
-    await page.mouse.move(from.x, from.y);
-    await page.mouse.down();
-    await page.mouse.move(410, 400, { steps: 4 });
-    await page.mouse.move(to.x, to.y, { steps: 4 });
-    await page.mouse.up();
+    const bbox = await drawBox(page, { x: 300, y: 300 }, { x: 520, y: 500 });
     await page.waitForSelector("#filter-card:not([hidden])", { timeout: 120_000 });
     // The same box asked of the API directly.
-    const [a, b] = (await page.evaluate(
-      `[window.groundview.map.unproject([${from.x}, ${from.y}]), window.groundview.map.unproject([${to.x}, ${to.y}])]`,
-    )) as { lng: number; lat: number }[];
-    const bbox = {
-      west: Math.min(a.lng, b.lng),
-      south: Math.min(a.lat, b.lat),
-      east: Math.max(a.lng, b.lng),
-      north: Math.max(a.lat, b.lat),
-    };
     const api = await gql(
       app,
       `query($bbox: BBoxInput!) { terrainFilter(bbox: $bbox, terrain: [GRASS, FIELD, INDUSTRIAL, WATER, FOREST, RESIDENTIAL, PARKING], first: 500) { totalCount } }`,
@@ -239,23 +236,8 @@ describe("map page in Chromium", () => {
     const view = await page.evaluate("({ center: window.groundview.map.getCenter(), zoom: window.groundview.map.getZoom() })");
     await page.evaluate("window.groundview.map.jumpTo({ center: [-99.1516, 47.0215], zoom: 16 })");
     await page.waitForFunction(() => (globalThis as any).groundview.map.loaded());
-    await page.click("#draw-box");
-    const from = { x: 320, y: 290 };
-    const to = { x: 500, y: 470 };
-    await page.mouse.move(from.x, from.y);
-    await page.mouse.down();
-    await page.mouse.move(to.x, to.y, { steps: 6 });
-    await page.mouse.up();
+    const bbox = await drawBox(page, { x: 320, y: 290 }, { x: 500, y: 470 });
     await page.waitForSelector("#change-card:not([hidden])", { timeout: 120_000 });
-    const [a, b] = (await page.evaluate(
-      `[window.groundview.map.unproject([${from.x}, ${from.y}]), window.groundview.map.unproject([${to.x}, ${to.y}])]`,
-    )) as { lng: number; lat: number }[];
-    const bbox = {
-      west: Math.min(a.lng, b.lng),
-      south: Math.min(a.lat, b.lat),
-      east: Math.max(a.lng, b.lng),
-      north: Math.max(a.lat, b.lat),
-    };
     const api = await gql(
       app,
       `query($bbox: BBoxInput!) { terrainChange(bbox: $bbox, from: "2009-08-18", to: "2020-08-31", first: 1000) { totalCount summary { fromTerrain toTerrain } } }`,
@@ -295,11 +277,7 @@ describe("map page in Chromium", () => {
   });
 
   test("an error is shown in words: a box over the size limit", async () => {
-    await page.click("#draw-box");
-    await page.mouse.move(80, 80);
-    await page.mouse.down();
-    await page.mouse.move(760, 700, { steps: 6 });
-    await page.mouse.up();
+    await drawBox(page, { x: 80, y: 80 }, { x: 760, y: 700 });
     await page.waitForSelector("#error:not([hidden])", { timeout: 60_000 });
     const text = (await page.textContent("#error")) ?? "";
     assert.match(text, /The box is too large/);

@@ -14,6 +14,12 @@ export const NO_CHANGE = 255;
 export const transition = (from: number, to: number, nClasses: number) => from * nClasses + to;
 export const transitionOf = (label: number, nClasses: number): [number, number] => [Math.floor(label / nClasses), label % nClasses];
 
+/** The index in a grid of `cells` a side of the cell that holds cell (x, y) of a finer grid of `side` a side. */
+const cellAt = (side: number, cells: number, x: number, y: number) => {
+  const f = side / cells;
+  return Math.floor(y / f) * cells + Math.floor(x / f);
+};
+
 /**
  * The change grid of a tile: per cell, its transition label (NO_CHANGE where nothing confidently
  * changed) and, as its confidence, the lower of the two dates' probabilities (0–255). Grids of
@@ -30,15 +36,11 @@ export function changeGrid(
   const labels = new Uint8Array(side * side).fill(NO_CHANGE);
   const confidence = new Uint8Array(side * side);
   const min = Math.ceil(minConfidence * 255 - 1e-9);
-  const at = (g: TerrainGrid, x: number, y: number) => {
-    const f = side / g.cells;
-    return Math.floor(y / f) * g.cells + Math.floor(x / f);
-  };
   let changed = 0;
   for (let y = 0; y < side; y++) {
     for (let x = 0; x < side; x++) {
-      const i = at(from, x, y);
-      const j = at(to, x, y);
+      const i = cellAt(side, from.cells, x, y);
+      const j = cellAt(side, to.cells, x, y);
       const a = from.labels[i];
       const b = to.labels[j];
       const c = Math.min(from.confidence[i], to.confidence[j]);
@@ -71,16 +73,12 @@ export function detectedChangeGrid(
   const side = Math.max(from.cells, to.cells, cells);
   const labels = new Uint8Array(side * side).fill(NO_CHANGE);
   const confidence = new Uint8Array(side * side);
-  const at = (n: number, x: number, y: number) => {
-    const f = side / n;
-    return Math.floor(y / f) * n + Math.floor(x / f);
-  };
   let changed = 0;
   for (let y = 0; y < side; y++) {
     for (let x = 0; x < side; x++) {
-      const p = change[at(cells, x, y)];
-      const a = from.labels[at(from.cells, x, y)];
-      const b = to.labels[at(to.cells, x, y)];
+      const p = change[cellAt(side, cells, x, y)];
+      const a = from.labels[cellAt(side, from.cells, x, y)];
+      const b = to.labels[cellAt(side, to.cells, x, y)];
       if (p >= threshold && a !== b) {
         labels[y * side + x] = transition(a, b, nClasses);
         confidence[y * side + x] = Math.round(p * 255);
