@@ -31,8 +31,7 @@ from groundview.compat import compatibility_matrix  # noqa: E402
 from groundview.data import data_root, load_ground, load_trained_terrain_tiles, to_tensor, validation_subset  # noqa: E402
 from groundview.metrics import closest_pairs, mean_pairwise_ssim  # noqa: E402
 from groundview.models import ClassifierExport, Encoder, SmallResNet  # noqa: E402
-from train_encoder import encode_generate_classify, load_generator, terrain_consistency  # noqa: E402
-from train_generator import load_scene, scene_fd  # noqa: E402
+from groundview.pipeline import encode_generate_classify, load_generator, load_scene, scene_fd, terrain_consistency  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 OPSET = 13

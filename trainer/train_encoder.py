@@ -20,9 +20,9 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from groundview.common import TERRAIN_CLASSES, Progress, base_parser, read_json, setup, write_json  # noqa: E402
 from groundview.compat import compatibility_matrix  # noqa: E402
-from groundview.data import augment, data_root, load_trained_terrain_tiles, normalise, resize, split_masks, to_tensor  # noqa: E402
+from groundview.data import augment, data_root, load_trained_terrain_tiles, normalise, split_masks, to_tensor  # noqa: E402
 from groundview.models import Encoder, Generator  # noqa: E402
-from train_generator import load_scene, scene_input  # noqa: E402
+from groundview.pipeline import encode_generate_classify, load_generator, load_scene, scene_input, terrain_consistency  # noqa: E402
 
 
 def within_terrain_spread(z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -37,37 +37,6 @@ def prior_loss(z: torch.Tensor) -> torch.Tensor:
     mean, var = z.mean(0), z.var(0)
     radius = (z ** 2).mean(1)
     return (mean ** 2).mean() + ((var - 1) ** 2).mean() + F.relu(radius - 2.0).mean()
-
-
-def load_generator(runs: Path, device) -> Generator:
-    s = torch.load(runs / "generator" / "vaegan.pt", map_location=device)
-    g = Generator(s["d"])
-    g.load_state_dict(s["G"])
-    g.to(device).eval()
-    for p in g.parameters():
-        p.requires_grad_(False)
-    return g
-
-
-@torch.no_grad()
-def encode_generate_classify(enc, gen_model, scene, images: np.ndarray, tmeta, device, batch=256):
-    """Latents, generated images (in [-1, 1]) and scene probabilities for uint8 tiles."""
-    sm, smeta = scene
-    enc.eval()
-    zs, imgs, probs = [], [], []
-    for i in range(0, len(images), batch):
-        x = normalise(resize(to_tensor(images[i:i + batch], device), tmeta["inputSize"]), tmeta["mean"], tmeta["std"])
-        z = enc(x)
-        img = gen_model(z)
-        zs.append(z.cpu()); imgs.append(img.cpu())
-        probs.append(torch.softmax(sm(scene_input(img, smeta)), 1).cpu())
-    return torch.cat(zs), torch.cat(imgs), torch.cat(probs)
-
-
-def terrain_consistency(probs: torch.Tensor, labels: np.ndarray, m: np.ndarray) -> float:
-    """Share of tiles whose generated landscape is classified into a compatible ground terrain."""
-    pred = probs.argmax(1).numpy()
-    return float((m[labels, pred] > 0).mean())
 
 
 def main(argv=None) -> int:

@@ -22,29 +22,10 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from groundview.common import SCENE_CLASSES, base_parser, read_json, setup, write_json  # noqa: E402
-from groundview.data import data_root, load_ground, normalise, resize, split_masks, to_tensor  # noqa: E402
-from groundview.metrics import frechet_distance  # noqa: E402
-from groundview.models import Discriminator, Generator, PhotoEncoder, SmallResNet  # noqa: E402
-
-
-def load_scene(runs: Path, device):
-    """The trained scene classifier and its preprocessing, or None when it has not been trained."""
-    res = runs / "scene" / "result.json"
-    if not res.exists():
-        return None
-    meta = read_json(res)
-    m = SmallResNet(len(SCENE_CLASSES))
-    m.load_state_dict(torch.load(runs / "scene" / "model.pt", map_location=device))
-    m.to(device).eval()
-    for p in m.parameters():
-        p.requires_grad_(False)
-    return m, meta
-
-
-def scene_input(img_m11: torch.Tensor, meta) -> torch.Tensor:
-    """Generator output in [-1, 1] -> the scene classifier's normalised input."""
-    return normalise(resize((img_m11 + 1) / 2, meta["inputSize"]), meta["mean"], meta["std"])
+from groundview.common import base_parser, setup, write_json  # noqa: E402
+from groundview.data import data_root, load_ground, resize, split_masks, to_tensor  # noqa: E402
+from groundview.models import Discriminator, Generator, PhotoEncoder  # noqa: E402
+from groundview.pipeline import load_scene, scene_fd, scene_input  # noqa: E402
 
 
 class VaeGan:
@@ -99,22 +80,6 @@ class VaeGan:
     def sample(self, n: int, gen: torch.Generator) -> torch.Tensor:
         self.G.eval()
         return self.G(torch.randn(n, self.d, generator=gen).to(self.device))
-
-
-@torch.no_grad()
-def scene_fd(sample, scene, real_images: np.ndarray, n: int, seed: int, device) -> float:
-    """Fréchet distance in the scene classifier's embedding space: n prior samples (`sample(k,
-    generator)` gives k images in [-1, 1]) vs n real photos drawn at random from `real_images`."""
-    sm, meta = scene
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        fake = torch.cat([sm.embed(scene_input(sample(250, gen), meta)).cpu() for _ in range(max(1, n // 250))])
-        pick = np.sort(torch.randperm(len(real_images), generator=gen)[:n].numpy())
-        real = []
-        for i in range(0, len(pick), 250):
-            x = to_tensor(real_images[pick[i:i + 250]], device) * 2 - 1
-            real.append(sm.embed(scene_input(x, meta)).cpu())
-    return frechet_distance(fake.numpy().astype(np.float64), torch.cat(real).numpy().astype(np.float64))
 
 
 def train_for(model: VaeGan, train_images: np.ndarray, minutes: float, batch: int, gen, w, scene, name: str,

@@ -151,3 +151,12 @@ def test_grid_training_resumes_and_the_export_adds_a_grid_output(exported):
     # Exporting again (a longer-trained head) starts from the kept classifier, not the file with a grid.
     run("export_terrain_grid.py", "--runs", str(runs), "--models", str(out))
     assert json.loads((out / "manifest.json").read_text())["models"]["terrainClassifier"]["outputs"]["grid"] == "grid"
+
+
+def test_scripts_import_only_the_groundview_package_never_each_other():
+    scripts = {p.stem for p in TRAINER.glob("*.py")}
+    for p in TRAINER.glob("*.py"):
+        for line in p.read_text().splitlines():
+            words = line.split()
+            if len(words) >= 2 and words[0] in ("import", "from"):
+                assert words[1].split(".")[0] not in scripts, f"{p.name} imports the script {words[1]}: move what it shares into groundview/"
