@@ -14,7 +14,7 @@ import { LandscapeService } from "./landscape/landscape.service.js";
 import { SimilarPlacesService } from "./similar-places/similar-places.service.js";
 import { TerrainFilterService } from "./terrain-filter/terrain-filter.service.js";
 import { TerrainSummaryService } from "./terrain-summary/terrain-summary.service.js";
-import { TerrainMapService } from "./terrain/terrain-map.service.js";
+import { TerrainMapService } from "./terrain-map/terrain-map.service.js";
 import { AreaJobQueue } from "./area-jobs/area-job.queue.js";
 import { AreaJobsService } from "./area-jobs/area-jobs.service.js";
 import { PhotoValidationService } from "./validate-photo/validate-photo.service.js";

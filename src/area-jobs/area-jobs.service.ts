@@ -15,7 +15,7 @@ import { ErrorCode } from "../errors/error-codes.js";
 import { GroundviewError } from "../errors/errors.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { TileKey } from "../tiles/tile-math.js";
-import type { RegionInput, TerrainMapService } from "../terrain/terrain-map.service.js";
+import type { RegionInput, TerrainMapService } from "../terrain-map/terrain-map.service.js";
 import type { AreaJobQueue, ChunkMessage } from "./area-job.queue.js";
 import { type AreaJobRow, AreaJobStore } from "./area-job.store.js";
 import type { PrismaClient } from "../generated/prisma/client.js";

@@ -3,7 +3,7 @@ import type { LandscapeService } from "../landscape/landscape.service.js";
 import type { SimilarPlacesService } from "../similar-places/similar-places.service.js";
 import type { TerrainFilterService } from "../terrain-filter/terrain-filter.service.js";
 import type { TerrainSummaryService } from "../terrain-summary/terrain-summary.service.js";
-import type { TerrainMapService } from "../terrain/terrain-map.service.js";
+import type { TerrainMapService } from "../terrain-map/terrain-map.service.js";
 import type { TileService } from "../tile/tile.service.js";
 import type { PhotoValidationService } from "../validate-photo/validate-photo.service.js";
 import type { RequestLimits } from "../limits/limits.plugin.js";

@@ -16,8 +16,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import geojsonvt from "geojson-vt";
 import vtpbf from "vt-pbf";
 import { createHash } from "node:crypto";
-import type { TerrainMapService } from "../terrain/terrain-map.service.js";
-import type { PieceScope } from "../terrain/terrain-map.store.js";
+import type { TerrainMapService } from "../terrain-map/terrain-map.service.js";
+import type { PieceScope } from "../terrain-map/terrain-map.store.js";
 import { keysInRange, type TileKey, tileBBox, validateTileKey } from "../tiles/tile-math.js";
 import { sendError, sendImage } from "./respond.js";
 

@@ -11,7 +11,7 @@ import { GroundviewError } from "../errors/errors.js";
 import type { PrismaClient } from "../generated/prisma/client.js";
 import type { LayerServices } from "../imagery/imagery.service.js";
 import { outlineGeometry, pieceOutlines } from "../terrain/grid.js";
-import type { RegionInput } from "../terrain/terrain-map.service.js";
+import type { RegionInput } from "../terrain-map/terrain-map.service.js";
 import type { Terrain } from "../terrain/terrain.enum.js";
 import { type TileKey, tileBBox, tileKeyString } from "../tiles/tile-math.js";
 import type { ChangeDetector, TilePair } from "./change-detector.js";

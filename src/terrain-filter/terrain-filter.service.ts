@@ -6,7 +6,7 @@
 import { ErrorCode } from "../errors/error-codes.js";
 import { GroundviewError } from "../errors/errors.js";
 import type { Terrain } from "../terrain/terrain.enum.js";
-import type { TerrainMapService } from "../terrain/terrain-map.service.js";
+import type { TerrainMapService } from "../terrain-map/terrain-map.service.js";
 import type { TerrainFilterArgs } from "./terrain-filter.args.js";
 import type { TerrainArea, TerrainAreaConnection } from "./terrain-filter.type.js";
 

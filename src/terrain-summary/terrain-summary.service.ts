@@ -1,6 +1,6 @@
 /** terrainSummary: each terrain's area and share inside a box or a parcel, from the merged terrain grids. */
 import type { Terrain } from "../terrain/terrain.enum.js";
-import type { RegionInput, TerrainMapService } from "../terrain/terrain-map.service.js";
+import type { RegionInput, TerrainMapService } from "../terrain-map/terrain-map.service.js";
 import type { TerrainSummary } from "./terrain-summary.type.js";
 
 export class TerrainSummaryService {
