@@ -1,6 +1,6 @@
 import { IsOptional } from "class-validator";
 import { ArgsType, Field } from "type-graphql";
-import { PointArgs } from "../tile/tile.args.js";
+import { PointArgs } from "../geo/point.args.js";
 
 /** A point, an optional zoom (default: the terrain model's ground resolution) and an optional imagery date. */
 @ArgsType()

@@ -1,10 +1,12 @@
 import type { AnalysisResult, TileAnalysis, TileAnalysisService } from "../analysis/tile-analysis.service.js";
-import { type TileKey, tileBoundsGeometry, tileForPoint, validatePoint, zoomForFootprint } from "../tiles/tile-math.js";
-import type { GeneratedImage, Landscape, TerrainScore, TileRef } from "./landscape.type.js";
+import { type TileKey, tileForPoint, validatePoint, zoomForFootprint } from "../tiles/tile-math.js";
+import { tileRef } from "../geo/tile-ref.js";
+import type { GeneratedImage } from "../imaging/generated-image.type.js";
+import type { TerrainScore } from "../terrain/terrain-score.type.js";
+import type { Landscape } from "./landscape.type.js";
 import { terrainFromClass } from "../terrain/terrain.enum.js";
 
 /** A tile address with its GeoJSON footprint. */
-export const tileRef = (k: TileKey): TileRef => ({ z: k.z, x: k.x, y: k.y, bounds: tileBoundsGeometry(k) });
 
 export class LandscapeService {
   /** Absolute base of image URLs; set once the server listens. */

@@ -1,55 +1,8 @@
-import { GraphQLJSONObject } from "graphql-scalars";
-import { Field, Float, Int, ObjectType } from "type-graphql";
-import type { PolygonGeometry } from "../tiles/tile-math.js";
-import { GroundTerrain, Terrain } from "../terrain/terrain.enum.js";
-
-@ObjectType()
-export class TerrainScore {
-  @Field((_type) => Terrain)
-  terrain!: Terrain;
-
-  @Field((_type) => Float)
-  probability!: number;
-}
-
-@ObjectType()
-export class GroundTerrainScore {
-  @Field((_type) => GroundTerrain)
-  terrain!: GroundTerrain;
-
-  @Field((_type) => Float)
-  probability!: number;
-}
-
-@ObjectType({ description: "A generated image served by this service" })
-export class GeneratedImage {
-  @Field((_type) => String, { description: "Stable URL; its ETag is bound to the model version" })
-  url!: string;
-
-  @Field((_type) => String)
-  mimeType!: string;
-
-  @Field((_type) => Int)
-  width!: number;
-
-  @Field((_type) => Int)
-  height!: number;
-}
-
-@ObjectType({ description: "A tile address with its footprint" })
-export class TileRef {
-  @Field((_type) => Int)
-  z!: number;
-
-  @Field((_type) => Int)
-  x!: number;
-
-  @Field((_type) => Int)
-  y!: number;
-
-  @Field((_type) => GraphQLJSONObject, { description: "GeoJSON Polygon, EPSG:4326" })
-  bounds!: PolygonGeometry;
-}
+import { Field, Float, ObjectType } from "type-graphql";
+import { TileRef } from "../geo/tile-ref.js";
+import { GeneratedImage } from "../imaging/generated-image.type.js";
+import { Terrain } from "../terrain/terrain.enum.js";
+import { TerrainScore } from "../terrain/terrain-score.type.js";
 
 @ObjectType({ description: "What a person standing here would see, generated from the satellite tile" })
 export class Landscape {

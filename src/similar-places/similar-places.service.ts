@@ -4,7 +4,8 @@
  */
 import type { PrismaClient } from "../generated/prisma/client.js";
 import type { TileAnalysisService } from "../analysis/tile-analysis.service.js";
-import { type LandscapeService, tileRef } from "../landscape/landscape.service.js";
+import { tileRef } from "../geo/tile-ref.js";
+import type { LandscapeService } from "../landscape/landscape.service.js";
 import { terrainFromClass } from "../terrain/terrain.enum.js";
 import { tileBBox } from "../tiles/tile-math.js";
 import type { SimilarPlace } from "./similar-places.type.js";

@@ -1,5 +1,6 @@
 import { Field, Float, ObjectType } from "type-graphql";
-import { GeneratedImage, TileRef } from "../landscape/landscape.type.js";
+import { TileRef } from "../geo/tile-ref.js";
+import { GeneratedImage } from "../imaging/generated-image.type.js";
 import { Terrain } from "../terrain/terrain.enum.js";
 
 @ObjectType({ description: "An analysed place whose latent vector is near the query point's" })

@@ -1,6 +1,6 @@
 import { Args, Ctx, Query, Resolver } from "type-graphql";
 import type { GraphQLContext } from "../graphql/context.js";
-import { PointArgs } from "./tile.args.js";
+import { PointArgs } from "../geo/point.args.js";
 import { Tile } from "./tile.type.js";
 
 @Resolver((_of) => Tile)

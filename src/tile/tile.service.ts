@@ -1,5 +1,5 @@
 import type { TileCache } from "../tiles/tile-cache.js";
-import { tileRef } from "../landscape/landscape.service.js";
+import { tileRef } from "../geo/tile-ref.js";
 import { tileForPoint, tileKeyString, validatePoint } from "../tiles/tile-math.js";
 import type { Tile } from "./tile.type.js";
 

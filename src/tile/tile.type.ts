@@ -1,5 +1,5 @@
 import { Field, ObjectType } from "type-graphql";
-import { TileRef } from "../landscape/landscape.type.js";
+import { TileRef } from "../geo/tile-ref.js";
 
 @ObjectType({
   description: "A satellite tile of the configured source, Web Mercator z/x/y",

@@ -10,7 +10,7 @@ import { distance } from "@turf/turf";
 import type { FileUpload } from "graphql-upload/processRequest.mjs";
 import { normaliseInto } from "../imaging/preprocess.js";
 import type { LandscapeService } from "../landscape/landscape.service.js";
-import type { GroundTerrainScore, TerrainScore } from "../landscape/landscape.type.js";
+import type { GroundTerrainScore, TerrainScore } from "../terrain/terrain-score.type.js";
 import type { GroundTerrain } from "../terrain/terrain.enum.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { decodePhoto, type PhotoLimits, readLimited } from "./photo-decode.js";

@@ -1,5 +1,6 @@
 import { Field, Float, ObjectType, registerEnumType } from "type-graphql";
-import { GroundTerrainScore, Landscape, TerrainScore } from "../landscape/landscape.type.js";
+import { Landscape } from "../landscape/landscape.type.js";
+import { GroundTerrainScore, TerrainScore } from "../terrain/terrain-score.type.js";
 
 export enum Verdict {
   PLAUSIBLE = "PLAUSIBLE",
