@@ -40,7 +40,7 @@ from groundview.common import SCENE_CLASSES, TERRAIN_CLASSES, base_parser, read_
 from groundview.compat import compatibility_matrix  # noqa: E402
 from groundview.data import data_root, load_ground, load_terrain, normalise, resize, split_of, to_tensor  # noqa: E402
 from groundview.gan import GAN_SOURCES, NOISE_DIM, CondGenerator, recalibrate_bn, tile_noise  # noqa: E402
-from groundview.judging import (birthday_test, judge_consistency, judge_distances, judge_outputs, load_judge,  # noqa: E402
+from groundview.judging import (birthday_test, judge_consistency, judge_distances, judge_folder, judge_outputs, load_judge,  # noqa: E402
                                 near_duplicate_share, nearest_training_ssim, two_sample_accuracy)
 from groundview.models import Encoder, Generator, SmallResNet  # noqa: E402
 from groundview.onnx_import import load_folded_onnx  # noqa: E402
@@ -165,7 +165,7 @@ def main(argv=None) -> int:
     p = base_parser(__doc__)
     p.add_argument("--models", default=str(REPO / "models"))
     p.add_argument("--ckpt", default=None, help="run folder to export (default RUNS/gan/best)")
-    p.add_argument("--judge", default=None, help="default RUNS/judge")
+    p.add_argument("--judge", default=None, help="default RUNS/judge, else models/torch/judge")
     p.add_argument("--naip", default=None, help="NAIP GeoTIFF for the committed contact sheet "
                                                 "(default DATA/georef/naip-nd/m_4709963_se_14_1_20200831.tif)")
     p.add_argument("--measure-only", action="store_true")
@@ -176,7 +176,7 @@ def main(argv=None) -> int:
     manifest = read_json(models / "manifest.json")
     ckpt = Path(args.ckpt) if args.ckpt else runs / "gan" / "best"
     gen, meta = load_generator(ckpt)
-    judge = load_judge(Path(args.judge) if args.judge else runs / "judge", "cpu")
+    judge = load_judge(judge_folder(args.judge, runs), "cpu")
     pipe = Pipeline(models, manifest)
 
     # Validation tiles (four rotations each) through the shipped classifier and encoder.

@@ -38,7 +38,7 @@ from groundview.common import TERRAIN_CLASSES, base_parser, read_json, setup, wr
 from groundview.data import normalise, resize  # noqa: E402
 from groundview.gan import (CondGenerator, ProjDiscriminator, diff_augment, ema_update, load_checkpoint,  # noqa: E402
                             recalibrate_bn, save_checkpoint)
-from groundview.judging import judge_consistency, judge_distances, judge_outputs, load_judge, near_duplicate_share  # noqa: E402
+from groundview.judging import judge_consistency, judge_distances, judge_outputs, judge_folder, load_judge, near_duplicate_share  # noqa: E402
 from groundview.metrics import closest_pairs  # noqa: E402
 
 def _decode(b: bytes) -> np.ndarray:
@@ -258,7 +258,7 @@ def main(argv=None) -> int:
     p.add_argument("--resume", nargs="?", const="", default=None,
                    help="continue from RUNS/gan/ckpt, or from the checkpoint folder given")
     p.add_argument("--packs", default=None, help="folder of train-*.npz / val-*.npz (default RUNS/gan/data)")
-    p.add_argument("--judge", default=None, help="folder of the judge (default RUNS/judge)")
+    p.add_argument("--judge", default=None, help="folder of the judge (default RUNS/judge, else models/torch/judge)")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--d-steps", type=int, default=2)
     p.add_argument("--lr-g", type=float, default=1e-4)
@@ -295,7 +295,7 @@ def main(argv=None) -> int:
         torch.backends.cudnn.allow_tf32 = True
     t_load = time.time()
     train, val = load_packs(packs, "train"), load_packs(packs, "val")
-    judge = load_judge(Path(args.judge) if args.judge else runs / "judge", device)
+    judge = load_judge(judge_folder(args.judge, runs), device)
     print(f"[gan] train={len(train['images'])} ({','.join(train['packs'])}) val={len(val['images'])} "
           f"judge={'yes' if judge else 'no'} device={device} loaded in {time.time() - t_load:.0f}s", flush=True)
     tr = GanTrainer(args, device, train)

@@ -31,6 +31,18 @@ from .models import JudgeNet
 NEAR_DUPLICATE_SSIM = 0.9
 
 
+#: The committed judge (trainer/train_judge.py's output kept with the models), so that every
+#: machine measures with the same judge and none has to train it first.
+COMMITTED_JUDGE = Path(__file__).resolve().parents[2] / "models" / "torch" / "judge"
+
+
+def judge_folder(given: str | None, runs: Path) -> Path:
+    """--judge when given, else RUNS/judge when a judge was trained there, else the committed one."""
+    if given:
+        return Path(given)
+    return runs / "judge" if (runs / "judge" / "result.json").exists() else COMMITTED_JUDGE
+
+
 def load_judge(folder: Path, device):
     res = Path(folder) / "result.json"
     if not res.exists():
