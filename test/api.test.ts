@@ -12,6 +12,7 @@ import { tileBoundsGeometry } from "../src/tiles/tile-math.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/databases.js";
 import { makeTileDirectory } from "./helpers/fixtures.js";
 import { gql, startTestApp } from "./helpers/app.js";
+import { Terrain } from "../src/terrain/terrain.enum.js";
 
 // 8x8 tiles at zoom 17 near 47.017N 99.16W (North Dakota).
 const Z = 17;
@@ -130,7 +131,7 @@ describe("GraphQL API with the real models", () => {
     const bbox = { west: nw[0][0] + eps, north: nw[2][1] - eps, east: se[1][0] - eps, south: se[0][1] + eps };
     const q = `query($bbox: BBoxInput!, $terrain: [Terrain!]!, $min: Float) { terrainFilter(bbox: $bbox, terrain: $terrain, zoom: ${Z}, minConfidence: $min, first: 500) {
       totalCount zoom tilesAnalysed tilesComputed featureCollection edges { cursor node { terrain areaSqm meanConfidence tileCount cellCount geometry } } pageInfo { hasNextPage endCursor } } }`;
-    const all = ["GRASS", "FIELD", "INDUSTRIAL", "WATER", "FOREST", "RESIDENTIAL", "PARKING"];
+    const all = Object.keys(Terrain);
     const r = await gql(app, q, { bbox, terrain: all, min: 0 });
     assert.equal(r.body.errors, undefined, JSON.stringify(r.body.errors));
     const f = r.body.data.terrainFilter;

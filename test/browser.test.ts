@@ -13,6 +13,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import sharp from "sharp";
 import type { App } from "../src/app.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/databases.js";
+import { Terrain } from "../src/terrain/terrain.enum.js";
 import { gql, startTestApp } from "./helpers/app.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -125,7 +126,7 @@ describe("map page in Chromium", () => {
     // The same box asked of the API directly.
     const api = await gql(
       app,
-      `query($bbox: BBoxInput!) { terrainFilter(bbox: $bbox, terrain: [GRASS, FIELD, INDUSTRIAL, WATER, FOREST, RESIDENTIAL, PARKING], first: 500) { totalCount } }`,
+      `query($bbox: BBoxInput!) { terrainFilter(bbox: $bbox, terrain: [${Object.keys(Terrain).join(", ")}], first: 500) { totalCount } }`,
       { bbox },
     );
     const total = api.body.data.terrainFilter.totalCount as number;
@@ -161,7 +162,7 @@ describe("map page in Chromium", () => {
     const layerTerrains = (await page.evaluate(
       'Array.from(new Set(window.groundview.map.queryRenderedFeatures({ layers: ["terrain-tiles-fill"] }).map((f) => f.properties.terrain.toUpperCase())))',
     )) as string[];
-    for (const t of layerTerrains) assert.ok(["GRASS", "FIELD", "INDUSTRIAL", "WATER", "FOREST", "RESIDENTIAL", "PARKING"].includes(t), t);
+    for (const t of layerTerrains) assert.ok(Object.keys(Terrain).includes(t), t);
     await page.screenshot({ path: path.join(ARTIFACTS, "3b-terrain-layer.png") });
     await page.click("#terrain-layer");
     assert.deepEqual(problems, []);

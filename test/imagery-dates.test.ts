@@ -15,6 +15,7 @@ import { GroundviewError } from "../src/errors/errors.js";
 import { dateFromMetadata, dateFromName, dateOfLayer, layerId, parseImageryDate } from "../src/imagery/imagery-date.js";
 import { ImportDateMissingError, importImagery } from "../src/imagery/dated-import.js";
 import { TileStore } from "../src/tiles/tile-store.js";
+import { Terrain } from "../src/terrain/terrain.enum.js";
 import { gql, startTestApp } from "./helpers/app.js";
 import { createTestDatabase, MODES, skipReason, type TestDatabase } from "./helpers/databases.js";
 import { makeGeoTiff } from "./helpers/fixtures.js";
@@ -192,7 +193,7 @@ for (const mode of MODES) {
       assert.deepEqual(unknown.body.errors?.[0]?.extensions?.available, [late, early]);
       const filter = await gql(
         app,
-        `{ terrainFilter(bbox: {west: -99.16, south: 47.012, east: -99.13, north: 47.03}, zoom: 15, date: "${early}", terrain: [GRASS, FIELD, INDUSTRIAL, WATER, FOREST, RESIDENTIAL, PARKING], minConfidence: 0) { imageryDate totalCount } }`,
+        `{ terrainFilter(bbox: {west: -99.16, south: 47.012, east: -99.13, north: 47.03}, zoom: 15, date: "${early}", terrain: [${Object.keys(Terrain).join(", ")}], minConfidence: 0) { imageryDate totalCount } }`,
       );
       assert.equal(filter.body.errors, undefined, JSON.stringify(filter.body.errors));
       assert.equal(filter.body.data.terrainFilter.imageryDate, early);

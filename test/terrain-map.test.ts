@@ -17,6 +17,7 @@ import { tileBoundsGeometry } from "../src/tiles/tile-math.js";
 import { createTestDatabase, MODES, skipReason, type TestDatabase } from "./helpers/databases.js";
 import { makeTileDirectory } from "./helpers/fixtures.js";
 import { gql, startTestApp } from "./helpers/app.js";
+import { Terrain } from "../src/terrain/terrain.enum.js";
 
 const Z = 17;
 const X0 = 29428;
@@ -41,7 +42,7 @@ const PARCEL = {
     ],
   ],
 };
-const ALL = ["GRASS", "FIELD", "INDUSTRIAL", "WATER", "FOREST", "RESIDENTIAL", "PARKING"];
+const ALL = Object.keys(Terrain);
 const SUMMARY = `query($area: JSONObject, $bbox: BBoxInput) { terrainSummary(area: $area, bbox: $bbox, zoom: ${Z}) {
   areaSqm classifiedSqm zoom tilesAnalysed tilesComputed terrains { terrain areaSqm share meanConfidence } } }`;
 const FILTER = `query($area: JSONObject, $bbox: BBoxInput, $terrain: [Terrain!]!) { terrainFilter(area: $area, bbox: $bbox, terrain: $terrain, zoom: ${Z}, minConfidence: 0, first: 500) {

@@ -28,29 +28,8 @@ from groundview.common import SCENE_CLASSES, TERRAIN_CLASSES, base_parser, read_
 from groundview.compat import compatibility_matrix  # noqa: E402
 from groundview.data import data_root, load_ground, load_trained_terrain_tiles, validation_subset  # noqa: E402
 from groundview.metrics import roc_auc  # noqa: E402
+from groundview.validation import TEMPERATURES, calibrated_score, evidence  # noqa: E402
 from groundview.models import SmallResNet  # noqa: E402
-
-EPS = 1e-6
-
-
-TEMPERATURES = (1.0, 0.75, 0.5, 0.35, 0.25)
-
-
-def at_temperature(p: np.ndarray, t: float) -> np.ndarray:
-    """softmax(log p / t): t < 1 sharpens a probability vector, t = 1 leaves it as it is."""
-    if t == 1.0:
-        return p
-    z = np.log(np.maximum(p, 1e-12)) / t
-    z = np.exp(z - z.max(-1, keepdims=True))
-    return z / z.sum(-1, keepdims=True)
-
-
-def evidence(p_tile: np.ndarray, q_photo: np.ndarray, m: np.ndarray, prior: np.ndarray,
-             t_tile: float = 1.0, t_photo: float = 1.0) -> np.ndarray:
-    p, q = at_temperature(p_tile, t_tile), at_temperature(q_photo, t_photo)
-    e = p @ m
-    return np.log((e * q).sum(-1) + EPS) - np.log((prior * q).sum(-1) + EPS)
-
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, iters: int = 100, ridge: float = 1e-2) -> tuple[float, float]:
     """Newton's method on the 2-parameter logistic likelihood (Platt scaling), lightly ridged
@@ -130,7 +109,7 @@ def main(argv=None) -> int:
           f"(ROC-AUC {grid[(t_tile, t_photo)]:.4f} there; at 1, 1: {grid[(1.0, 1.0)]:.4f})", flush=True)
     x = evidence(pt[ti], qp[pi], m, prior, t_tile, t_photo)
     a, b = fit_logistic(x[fit], y[fit].astype(np.float64))
-    score = 1 / (1 + np.exp(-(a * x + b)))
+    score = calibrated_score(x, a, b)
     auc = roc_auc(score[~fit], y[~fit] == 1)
     brier = float(((score[~fit] - y[~fit]) ** 2).mean())
     thr_grid = np.linspace(0.01, 0.99, 99)
