@@ -141,7 +141,7 @@ await fetch(`${app.url}${tilePath}`);
 
 say(`# groundview bench — ${new Date().toISOString()}`);
 say(
-  `${os.cpus().length} CPUs (${os.cpus()[0]?.model}), Node ${process.version}, ${app.db.kind} database, models ${app.models.landscape.analysis.models.version}, ONNX intra-op threads ${process.env.ONNX_INTRA_OP_THREADS || 2}`,
+  `${os.cpus().length} CPUs (${os.cpus()[0]?.model}), Node ${process.version}, ${app.db.kind} database, models ${app.models.analysis.models.version}, ONNX intra-op threads ${process.env.ONNX_INTRA_OP_THREADS || 2}`,
 );
 say(`${ROUNDS} rounds x ${SECONDS} s per target unless noted; min/median/max over rounds\n`);
 say("| target | req/s | p50 ms | p99 ms | errors |");

@@ -188,7 +188,7 @@ export async function startApp(settings: Settings): Promise<App> {
   const release = async () => {
     await models?.areaJobs.stop();
     await apollo.stop();
-    await models?.landscape.analysis.flush();
+    await models?.analysis.flush();
     await imagery.flush();
     await registry?.close();
     await source.close?.();
@@ -270,11 +270,20 @@ function buildLayerServices(
   const landscape = new LandscapeService(analysis, date);
   const terrainMap = new TerrainMapService(db.prisma, analysis, s.terrainFilterMaxTiles);
   return {
+    tiles: tileCache,
+    analysis,
     landscape,
     terrainMap,
     terrainFilter: new TerrainFilterService(terrainMap),
     terrainSummary: new TerrainSummaryService(terrainMap),
-    photos: new PhotoValidationService(landscape, metrics, { maxBytes: s.photoMaxBytes, maxPixels: s.photoMaxPixels }, s.uploadDir),
+    photos: new PhotoValidationService(
+      landscape,
+      analysis,
+      registry,
+      metrics,
+      { maxBytes: s.photoMaxBytes, maxPixels: s.photoMaxPixels },
+      s.uploadDir,
+    ),
     similarPlaces: new SimilarPlacesService(db.prisma, analysis, landscape),
   };
 }

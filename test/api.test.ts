@@ -99,7 +99,7 @@ describe("GraphQL API with the real models", () => {
       [...probs].sort((a, b) => b - a),
     );
     assert.equal(l.dominantTerrain, l.terrain[0].terrain);
-    assert.equal(l.latent.length, app.models?.landscape.analysis.models.manifest.models.generator.latentDim);
+    assert.equal(l.latent.length, app.models?.analysis.models.manifest.models.generator.latentDim);
     const img = await fetch(l.image.url);
     assert.equal(img.status, 200);
     const meta = await sharp(Buffer.from(await img.arrayBuffer())).metadata();
@@ -119,7 +119,7 @@ describe("GraphQL API with the real models", () => {
     assert.ok(res.every((r) => !r.body.errors));
     assert.equal(new Set(res.map((r) => JSON.stringify(r.body.data.landscape.latent))).size, 1);
     assert.equal((await metric(app, "groundview_tile_analysis_lookups_total", 'result="computed"')) - before, 1);
-    await app.models?.landscape.analysis.flush();
+    await app.models?.analysis.flush();
     const rows = await app.db.prisma.tileAnalysis.count({ where: { z: Z, x: X0 + 3, y: Y0 + 5 } });
     assert.equal(rows, 1);
   });
@@ -264,7 +264,7 @@ describe("GraphQL API with the real models", () => {
     const jpeg = await photo("jpeg");
     // What is stored before the refused uploads (the tile under the point analysed first).
     await gql(app, `{ landscape(lat: ${p.lat}, lon: ${p.lon}, zoom: ${Z}) { cached } }`);
-    await app.models?.landscape.analysis.flush();
+    await app.models?.analysis.flush();
     const snapshot = () =>
       app.db.prisma.$queryRaw<{ tiles: number; tileHashes: string | null; analyses: number; analysisHashes: string | null }[]>`
         SELECT (SELECT count(*)::int FROM satellite_tile) AS tiles,

@@ -178,7 +178,7 @@ describe("limits", () => {
       assert.equal(r.body.errors, undefined, JSON.stringify(r.body.errors));
       assert.equal(r.body.data.terrainFilter.tilesAnalysed, 16);
     }
-    await app.models!.landscape.analysis.flush();
+    await app.models!.analysis.flush();
     const cheap = await post(app, q);
     assert.equal(cheap.status, 200, JSON.stringify(cheap.body.errors));
     assert.equal(cheap.body.data.terrainFilter.tilesAnalysed, 64);

@@ -134,7 +134,7 @@ describe("terrainChange on the NAIP sample re-shot (embedded)", () => {
     // whose terrain grids disagree on the most cells make the swap.
     const others = [...tiles.values()].filter((o) => !block.some((k) => tileKeyString(k) === tileKeyString(o.key))).slice(0, 60);
     for (const o of [...block.map((k) => tiles.get(tileKeyString(k))!), ...others]) await put("imported", o.key, o.bytes);
-    const analyses = await app.models.landscape.analysis.analyseMany([...block, ...others.map((o) => o.key)], { terrainOnly: true });
+    const analyses = await app.models.analysis.analyseMany([...block, ...others.map((o) => o.key)], { terrainOnly: true });
     const of = (k: TileKey) => analyses.get(tileKeyString(k))!.analysis;
     let differing = 0;
     for (const k of block) {

@@ -169,7 +169,7 @@ for (const mode of MODES) {
       assert.equal(l.body.data.landscape.cached, false, "the landscape had to be computed");
       assert.ok(l.body.data.landscape.latent.length > 0);
       assert.equal((await fetch(l.body.data.landscape.image.url)).status, 200);
-      await app.models?.landscape.analysis.flush();
+      await app.models?.analysis.flush();
       const rows = await row();
       assert.equal(rows.length, 1);
       assert.deepEqual(rows[0].latent?.length, l.body.data.landscape.latent.length, "the row is completed");

@@ -1,4 +1,6 @@
 import type { AreaJobsService } from "../area-jobs/area-jobs.service.js";
+import type { TileAnalysisService } from "../analysis/tile-analysis.service.js";
+import type { TileCache } from "../tiles/tile-cache.js";
 import type { LandscapeService } from "../landscape/landscape.service.js";
 import type { SimilarPlacesService } from "../similar-places/similar-places.service.js";
 import type { TerrainFilterService } from "../terrain-filter/terrain-filter.service.js";
@@ -13,6 +15,9 @@ import type { TerrainChangeService } from "../terrain-change/terrain-change.serv
 
 /** The services that need the models; absent when models/ could not be loaded. */
 export interface ModelServices {
+  /** The layer's imagery (its tile cache) and per-tile model results. */
+  tiles: TileCache;
+  analysis: TileAnalysisService;
   landscape: LandscapeService;
   terrainFilter: TerrainFilterService;
   terrainSummary: TerrainSummaryService;

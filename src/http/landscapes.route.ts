@@ -27,7 +27,7 @@ export async function serveLandscape(
     const key = { z: Number(m[2]), x: Number(m[3]), y: Number(m[4]) };
     // A dated landscape's URL names its date; without one, the undated source's (URLs are immutable: no "latest").
     const info = date === null ? undefined : await imagery.layers.resolve(date, [-180, -90, 180, 90]);
-    const analysis = info ? imagery.servicesOf(info)!.landscape.analysis : models.landscape.analysis;
+    const analysis = info ? imagery.servicesOf(info)!.analysis : models.analysis;
     const a = await analysis.stored(key, version);
     const image = a && (await analysis.image(a));
     if (!a || !image) {

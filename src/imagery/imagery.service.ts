@@ -94,6 +94,6 @@ export class ImageryService {
 
   /** Rows computed but not yet written, for every layer (shutdown). */
   async flush(): Promise<void> {
-    await Promise.all([...this.services.values()].map((s) => s.landscape.analysis.flush()));
+    await Promise.all([...this.services.values()].map((s) => s.analysis.flush()));
   }
 }

@@ -64,8 +64,8 @@ export class TerrainChangeService {
     const region = await from.layer.terrainMap.region(a);
     await to.layer.terrainMap.region({ ...a, zoom: region.z });
     const [before, after] = await Promise.all([
-      from.layer.landscape.analysis.analyseMany(region.keys, { terrainOnly: true }),
-      to.layer.landscape.analysis.analyseMany(region.keys, { terrainOnly: true }),
+      from.layer.analysis.analyseMany(region.keys, { terrainOnly: true }),
+      to.layer.analysis.analyseMany(region.keys, { terrainOnly: true }),
     ]);
     const classes = from.layer.terrainMap.classes;
     const pieces: ChangePiece[] = [];
@@ -99,7 +99,7 @@ export class TerrainChangeService {
         pieces.push({ f: classes[f], t: classes[t], c: piece.confidence, n: piece.cells, g: JSON.stringify(geom) });
       }
     }
-    if (computed) await Promise.all([from.layer.landscape.analysis.flush(), to.layer.landscape.analysis.flush()]);
+    if (computed) await Promise.all([from.layer.analysis.flush(), to.layer.analysis.flush()]);
     const merged = await this.merge(region.area.json, pieces, compared, a.minAreaSqm);
     const changes: TerrainChangeArea[] = merged.areas.sort(
       (x, y) => y.areaSqm - x.areaSqm || x.fromTerrain.localeCompare(y.fromTerrain) || x.toTerrain.localeCompare(y.toTerrain),
@@ -137,7 +137,7 @@ export class TerrainChangeService {
 
   /** Both dates' pictures of the tiles (a tile one date lacks now is left out). */
   private async pairs(keys: TileKey[], from: LayerServices, to: LayerServices): Promise<TilePair[]> {
-    const [a, b] = await Promise.all([from.landscape.analysis.tiles.getMany(keys), to.landscape.analysis.tiles.getMany(keys)]);
+    const [a, b] = await Promise.all([from.tiles.getMany(keys), to.tiles.getMany(keys)]);
     const out: TilePair[] = [];
     for (const k of keys) {
       const id = tileKeyString(k);

@@ -8,7 +8,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { distance } from "@turf/turf";
 import type { FileUpload } from "graphql-upload/processRequest.mjs";
+import type { TileAnalysisService } from "../analysis/tile-analysis.service.js";
 import { normaliseInto } from "../imaging/preprocess.js";
+import type { ModelRegistry } from "../inference/model-registry.js";
 import type { LandscapeService } from "../landscape/landscape.service.js";
 import type { GroundTerrainScore, TerrainScore } from "../terrain/terrain-score.type.js";
 import type { GroundTerrain } from "../terrain/terrain.enum.js";
@@ -76,6 +78,8 @@ const list = (xs: { terrain: string; probability: number }[]) =>
 export class PhotoValidationService {
   constructor(
     private readonly landscape: LandscapeService,
+    private readonly analysis: TileAnalysisService,
+    private readonly models: ModelRegistry,
     private readonly metrics: Metrics,
     private readonly limits: PhotoLimits,
     private readonly uploadDir?: string,
@@ -85,10 +89,10 @@ export class PhotoValidationService {
     const key = this.landscape.tileAt(lat, lon, zoom);
     const file = await upload;
     const bytes = await readLimited(file.createReadStream(), this.limits.maxBytes);
-    const models = this.landscape.analysis.models;
+    const models = this.models;
     const spec = models.manifest.models.sceneClassifier;
     const photo = await decodePhoto(bytes, this.limits, spec.input.size[0]);
-    const [analysed, scene] = await Promise.all([this.landscape.analysis.analyse(key), this.classify(photo.rgb)]);
+    const [analysed, scene] = await Promise.all([this.analysis.analyse(key), this.classify(photo.rgb)]);
     if (this.uploadDir) await this.keep(bytes, photo.format);
     const v = models.manifest.models.validation;
     const p = analysed.analysis.terrain;
@@ -117,7 +121,7 @@ export class PhotoValidationService {
 
   /** Scene probabilities for a photo already decoded to the classifier's input size. */
   private async classify(rgb: Buffer): Promise<number[]> {
-    const models = this.landscape.analysis.models;
+    const models = this.models;
     const spec = models.manifest.models.sceneClassifier;
     const end = this.metrics.inferenceSeconds.startTimer({ stage: "photo" });
     const input = new Float32Array(3 * spec.input.size[0] * spec.input.size[1]);
