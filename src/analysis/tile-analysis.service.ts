@@ -18,10 +18,10 @@ import type { Metrics } from "../metrics/metrics.js";
 import { cleanGrid, type TerrainGrid, wholeTileGrid } from "../terrain/grid.js";
 import { ErrorCode } from "../errors/error-codes.js";
 import { GroundviewError } from "../errors/errors.js";
-import { MemoryLru } from "../tiles/memory-lru.js";
+import { MemoryLru } from "../util/memory-lru.js";
 import type { CachedTile, TileCache } from "../tiles/tile-cache.js";
 import { type TileKey, tileKeyString } from "../tiles/tile-math.js";
-import { Semaphore } from "../tiles/upstream.js";
+import { Semaphore } from "../util/semaphore.js";
 
 export interface TileAnalysis {
   key: TileKey;

@@ -8,7 +8,7 @@
 import { toBatch } from "../imaging/preprocess.js";
 import type { ChangeDetectorSpec } from "../inference/manifest.js";
 import type { ModelRegistry } from "../inference/model-registry.js";
-import { MemoryLru } from "../tiles/memory-lru.js";
+import { MemoryLru } from "../util/memory-lru.js";
 import type { CachedTile } from "../tiles/tile-cache.js";
 
 export interface TilePair {

@@ -16,7 +16,7 @@ import type { Metrics } from "../metrics/metrics.js";
 import { checkTileImage, InvalidTileImage } from "./image-check.js";
 import type { TileSource } from "./sources/tile-source.js";
 import { UpstreamError } from "./sources/tile-source.js";
-import { MemoryLru } from "./memory-lru.js";
+import { MemoryLru } from "../util/memory-lru.js";
 import { type TileKey, tileKeyString, validateTileKey } from "./tile-math.js";
 import { type AvailableWrite, contentHash, type StoredTile, TileStore } from "./tile-store.js";
 import { Upstream, type UpstreamPolicy } from "./upstream.js";

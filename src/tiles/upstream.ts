@@ -5,6 +5,7 @@
 import type { Metrics } from "../metrics/metrics.js";
 import type { TileKey } from "./tile-math.js";
 import { type FetchResult, type TileSource, UpstreamError, type Validators } from "./sources/tile-source.js";
+import { Semaphore } from "../util/semaphore.js";
 
 export interface UpstreamPolicy {
   concurrency: number;
@@ -12,26 +13,6 @@ export interface UpstreamPolicy {
   retries: number;
   retryBaseMs: number;
   maxBytes: number;
-}
-
-/** A counting semaphore: at most `limit` holders, FIFO waiters. */
-export class Semaphore {
-  private active = 0;
-  private readonly waiters: (() => void)[] = [];
-
-  constructor(private readonly limit: number) {}
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiters.push(resolve));
-    else this.active++;
-    try {
-      return await fn();
-    } finally {
-      const next = this.waiters.shift();
-      if (next) next();
-      else this.active--;
-    }
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
