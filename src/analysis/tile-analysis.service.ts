@@ -1,6 +1,9 @@
 /**
  * Per-tile model results: terrain probabilities, latent and generated landscape, computed
- * once per (tile, model version) and stored in `tile_analysis`. A new model version never
+ * once per (tile, model version) and stored in `tile_analysis`. This service decides what to
+ * compute and keeps the results (memory LRU, single flight per tile, batches under a
+ * concurrency gate); the pipeline (analysis-pipeline.ts) computes them and the writer
+ * (analysis-writer.ts) stores them behind the response. A new model version never
  * serves another version's rows; old rows stay for rollback. Concurrent requests for one
  * tile compute it once; many tiles are computed in batches with bounded concurrency.
  *
@@ -8,59 +11,31 @@
  * runs it alone and stores rows without latent or landscape ("terrain-only"); a later
  * landscape of such a tile completes the row (the grid and its pieces are kept).
  */
-import { createHash } from "node:crypto";
 import type { PrismaClient } from "../generated/prisma/client.js";
-import { generatedToPng } from "../imaging/encode.js";
-import { type AnalysisRow, AnalysisStore } from "./analysis.store.js";
-import { toBatches } from "../imaging/preprocess.js";
 import type { ModelRegistry } from "../inference/model-registry.js";
 import type { Metrics } from "../metrics/metrics.js";
-import { cleanGrid, type TerrainGrid, wholeTileGrid } from "../terrain/grid.js";
-import { ErrorCode } from "../errors/error-codes.js";
-import { GroundviewError } from "../errors/errors.js";
-import { MemoryLru } from "../util/memory-lru.js";
-import type { CachedTile, TileCache } from "../tiles/tile-cache.js";
+import { wholeTileGrid } from "../terrain/grid.js";
+import type { TileCache } from "../tiles/tile-cache.js";
 import { type TileKey, tileKeyString } from "../tiles/tile-math.js";
+import { MemoryLru } from "../util/memory-lru.js";
 import { Semaphore } from "../util/semaphore.js";
+import { SingleFlight } from "../util/single-flight.js";
+import { AnalysisPipeline } from "./analysis-pipeline.js";
+import { type AnalysisRow, AnalysisStore } from "./analysis.store.js";
+import type { AnalysisResult, TileAnalysis } from "./analysis.types.js";
+import { AnalysisWriter } from "./analysis-writer.js";
 
-export interface TileAnalysis {
-  key: TileKey;
-  source: string;
-  modelVersion: string;
-  tileHash: string;
-  /** In the terrain classifier's class order. */
-  terrain: number[];
-  dominantTerrain: string;
-  dominantProbability: number;
-  latent: number[];
-  image: Uint8Array;
-  imageHash: string;
-  computedAt: Date;
-  /** The cleaned terrain grid (one cell for models without a grid output). */
-  grid: TerrainGrid;
-  /** False for a terrain-only analysis: no latent, no landscape (latent is empty). */
-  complete: boolean;
-}
-
-export interface AnalysisResult {
-  analysis: TileAnalysis;
-  /** True when it was already stored (nothing was computed for this request). */
-  cached: boolean;
-}
+export type { AnalysisResult, TileAnalysis } from "./analysis.types.js";
 
 const BATCH = 16;
-/** How long computed rows wait to be written together. */
-const WRITE_COALESCE_MS = 5;
 
 export class TileAnalysisService {
   private readonly memory: MemoryLru<TileAnalysis>;
-  private readonly inFlight = new Map<string, Promise<AnalysisResult>>();
+  private readonly inFlight = new SingleFlight<AnalysisResult>();
   private readonly gate: Semaphore;
   private readonly store: AnalysisStore;
-  private queued: TileAnalysis[] = [];
-  private flushTimer: NodeJS.Timeout | undefined;
-  /** Rows computed but not yet written (write-behind: responses do not wait for the database). */
-  private readonly pendingWrites = new Set<Promise<void>>();
+  private readonly pipeline: AnalysisPipeline;
+  private readonly writer: AnalysisWriter;
 
   constructor(
     prisma: PrismaClient,
@@ -72,6 +47,8 @@ export class TileAnalysisService {
     this.memory = new MemoryLru(opts.memoryBytes);
     this.gate = new Semaphore(opts.concurrency);
     this.store = new AnalysisStore(prisma);
+    this.pipeline = new AnalysisPipeline(tiles, models, metrics);
+    this.writer = new AnalysisWriter(this.store, () => models.manifest.models.terrainClassifier.classes, metrics);
   }
 
   get source(): string {
@@ -100,15 +77,11 @@ export class TileAnalysisService {
       this.metrics.analysisLookups.inc({ result: "memory_hit" });
       return { analysis: hot, cached: true };
     }
-    let p = this.inFlight.get(id);
-    if (!p) {
-      p = this.load([k], true).then((m) => m.get(tileKeyString(k)) as AnalysisResult);
-      p = p.finally(() => this.inFlight.delete(id));
-      this.inFlight.set(id, p);
-    } else {
-      this.metrics.singleFlightJoins.inc({ scope: "analysis" });
-    }
-    return p;
+    return this.inFlight.run(
+      id,
+      () => this.load([k], true).then((m) => m.get(tileKeyString(k)) as AnalysisResult),
+      () => this.metrics.singleFlightJoins.inc({ scope: "analysis" }),
+    );
   }
 
   /**
@@ -136,11 +109,8 @@ export class TileAnalysisService {
   async image(a: TileAnalysis): Promise<Uint8Array | undefined> {
     if (a.image.byteLength) return a.image;
     if (a.modelVersion !== this.models.version || !a.complete) return undefined;
-    const gen = this.models.manifest.models.generator;
-    const [img] = await this.models.generate([{ key: a.key, terrain: a.terrain, latent: a.latent }]);
-    const png = await generatedToPng(img, gen.size[1], gen.size[0]);
-    const withImage = { ...a, image: png };
-    this.remember(withImage);
+    const png = await this.pipeline.regenerate(a);
+    this.remember({ ...a, image: png });
     return png;
   }
 
@@ -161,14 +131,8 @@ export class TileAnalysisService {
   }
 
   /** Resolves once every computed row has been written (tests, shutdown). */
-  async flush(): Promise<void> {
-    while (this.queued.length || this.pendingWrites.size) {
-      if (this.queued.length) {
-        clearTimeout(this.flushTimer);
-        this.writeQueued();
-      }
-      await Promise.allSettled([...this.pendingWrites]);
-    }
+  flush(): Promise<void> {
+    return this.writer.flush();
   }
 
   /** `complete`: only rows with latent and landscape will do (others are computed again, in full). */
@@ -188,7 +152,9 @@ export class TileAnalysisService {
     for (let i = 0; i < missing.length; i += BATCH) {
       const chunk = missing.slice(i, i + BATCH);
       await this.gate.run(async () => {
-        const computed = complete ? await this.compute(chunk) : await this.computeTerrain(chunk);
+        const computed = complete ? await this.pipeline.full(chunk) : await this.pipeline.terrainOnly(chunk);
+        computed.forEach((a) => this.remember(a));
+        this.writer.persist(computed);
         for (const a of computed) out.set(tileKeyString(a.key), { analysis: a, cached: false });
       });
     }
@@ -198,136 +164,6 @@ export class TileAnalysisService {
   private remember(a: TileAnalysis): void {
     this.memory.set(this.memKey(a.key), a, a.image.byteLength + 8 * (a.terrain.length + a.latent.length) + 2 * a.grid.labels.length + 256);
   }
-
-  /** The batch's tiles: those outside the source's coverage are left out; any other failure fails it. */
-  private async fetchTiles(keys: TileKey[]): Promise<CachedTile[]> {
-    if (keys.length === 1) return [await this.tiles.get(keys[0])];
-    const fetched = await this.tiles.getMany(keys);
-    const tiles: CachedTile[] = [];
-    for (const k of keys) {
-      const f = fetched.get(tileKeyString(k));
-      if (!f) continue;
-      if (!(f instanceof GroundviewError)) tiles.push(f);
-      else if (f.code !== ErrorCode.TILE_NOT_FOUND) throw f;
-    }
-    return tiles;
-  }
-
-  /** The terrain classifier alone on the batch (terrain maps): rows without latent or landscape. */
-  private async computeTerrain(keys: TileKey[]): Promise<TileAnalysis[]> {
-    const tiles = await this.fetchTiles(keys);
-    if (!tiles.length) return [];
-    const end = this.metrics.inferenceSeconds.startTimer({ stage: "batch" });
-    const tSpec = this.models.manifest.models.terrainClassifier;
-    const [input] = await toBatches(
-      tiles.map((t) => t.bytes),
-      [tSpec.input],
-    );
-    const { probabilities: probs, grids } = await this.models.terrain(input, tiles.length);
-    end();
-    this.metrics.analysisLookups.inc({ result: "computed" }, tiles.length);
-    const now = new Date();
-    const results: TileAnalysis[] = tiles.map((t, i) => ({
-      ...this.terrainOf(t, probs[i], grids?.[i]),
-      latent: [],
-      image: new Uint8Array(),
-      imageHash: "",
-      computedAt: now,
-      complete: false,
-    }));
-    results.forEach((a) => this.remember(a));
-    this.persist(results);
-    return results;
-  }
-
-  private terrainOf(t: CachedTile, probs: Float32Array, grid: Float32Array | undefined) {
-    const tSpec = this.models.manifest.models.terrainClassifier;
-    const terrain = Array.from(probs);
-    const best = terrain.indexOf(Math.max(...terrain));
-    return {
-      key: t.key,
-      source: this.source,
-      modelVersion: this.models.version,
-      tileHash: t.contentHash,
-      terrain,
-      dominantTerrain: tSpec.classes[best],
-      dominantProbability: terrain[best],
-      grid: grid && tSpec.grid ? cleanGrid(grid, tSpec.classes.length, tSpec.grid.cells, tSpec.grid.minCells) : wholeTileGrid(terrain),
-    };
-  }
-
-  /** Fetches the tiles and runs the three models on the batch, then stores the rows. */
-  private async compute(keys: TileKey[]): Promise<TileAnalysis[]> {
-    const tiles = await this.fetchTiles(keys);
-    if (!tiles.length) return [];
-    const end = this.metrics.inferenceSeconds.startTimer({ stage: "batch" });
-    const m = this.models.manifest.models;
-    const tSpec = m.terrainClassifier;
-    // The encoder reads the terrain classifier's tensor when their input specs are the same;
-    // otherwise each tile is decoded once and resized for both.
-    const specs = sameInput(tSpec.input, m.encoder.input) ? [tSpec.input] : [tSpec.input, m.encoder.input];
-    const [input, encInput] = await toBatches(
-      tiles.map((t) => t.bytes),
-      specs,
-    );
-    const {
-      probabilities: probs,
-      latents,
-      images,
-      grids,
-    } = await this.models.landscapes(
-      input,
-      encInput,
-      tiles.map((t) => t.key),
-    );
-    const pngs = await Promise.all(images.map((img) => generatedToPng(img, m.generator.size[1], m.generator.size[0])));
-    end();
-    this.metrics.analysisLookups.inc({ result: "computed" }, tiles.length);
-    const now = new Date();
-    const results: TileAnalysis[] = tiles.map((t, i) => ({
-      ...this.terrainOf(t, probs[i], grids?.[i]),
-      latent: Array.from(latents[i]),
-      image: pngs[i],
-      imageHash: createHash("sha256").update(pngs[i]).digest("hex"),
-      computedAt: now,
-      complete: true,
-    }));
-    results.forEach((a) => this.remember(a));
-    this.persist(results);
-    return results;
-  }
-
-  /**
-   * Writes rows in the background: the memory cache already serves them, and a row that
-   * fails to be written is simply computed again later (logged and counted).
-   */
-  private persist(results: TileAnalysis[]): void {
-    // Rows computed within a few milliseconds of each other go out in one statement.
-    this.queued.push(...results);
-    if (this.flushTimer) return;
-    this.flushTimer = setTimeout(() => this.writeQueued(), WRITE_COALESCE_MS);
-  }
-
-  private writeQueued(): void {
-    this.flushTimer = undefined;
-    // At most 1000 rows (13 parameters each) per statement: far below Postgres's 65535.
-    const rows = this.queued.splice(0, 1000);
-    if (this.queued.length) this.flushTimer = setTimeout(() => this.writeQueued(), 0);
-    if (!rows.length) return;
-    const write = this.store.insertMany(rows, this.models.manifest.models.terrainClassifier.classes).then(
-      () => undefined,
-      (err: unknown) => {
-        this.metrics.analysisWriteErrors.inc(rows.length);
-        console.error(`tile analysis write failed: ${(err as Error).message}`);
-      },
-    );
-    this.pendingWrites.add(write);
-    void write.finally(() => this.pendingWrites.delete(write));
-  }
-}
-
-function sameInput(a: { size: number[]; mean: number[]; std: number[] }, b: { size: number[]; mean: number[]; std: number[] }): boolean {
-  return JSON.stringify([a.size, a.mean, a.std]) === JSON.stringify([b.size, b.mean, b.std]);
 }
 
 function fromRow(key: TileKey, r: AnalysisRow, source: string, modelVersion: string): TileAnalysis {

@@ -17,6 +17,7 @@ import { checkTileImage, InvalidTileImage } from "./image-check.js";
 import type { TileSource } from "./sources/tile-source.js";
 import { UpstreamError } from "./sources/tile-source.js";
 import { MemoryLru } from "../util/memory-lru.js";
+import { SingleFlight } from "../util/single-flight.js";
 import { type TileKey, tileKeyString, validateTileKey } from "./tile-math.js";
 import { type AvailableWrite, contentHash, type StoredTile, TileStore } from "./tile-store.js";
 import { Upstream, type UpstreamPolicy } from "./upstream.js";
@@ -56,7 +57,7 @@ export type CacheState = "memory" | "database" | "absent";
 
 export class TileCache {
   private readonly memory: MemoryLru<Entry>;
-  private readonly inFlight = new Map<string, Promise<Entry>>();
+  private readonly inFlight = new SingleFlight<Entry>();
   private readonly upstream: Upstream;
   private readonly store: TileStore;
   private readonly owner = randomUUID();
@@ -87,13 +88,11 @@ export class TileCache {
       });
       return this.unwrap(key, hot);
     }
-    let pending = this.inFlight.get(id);
-    if (pending) {
-      this.metrics.singleFlightJoins.inc({ scope: "process" });
-    } else {
-      pending = this.load(key).finally(() => this.inFlight.delete(id));
-      this.inFlight.set(id, pending);
-    }
+    const pending = this.inFlight.run(
+      id,
+      () => this.load(key),
+      () => this.metrics.singleFlightJoins.inc({ scope: "process" }),
+    );
     return this.unwrap(key, await pending);
   }
 
@@ -312,9 +311,8 @@ export class TileCache {
       const entries = new Map<string, { resolve: (e: Entry) => void; reject: (err: unknown) => void }>();
       for (const k of mine) {
         const id = tileKeyString(k);
-        const p = new Promise<Entry>((resolve, reject) => entries.set(id, { resolve, reject })).finally(() => this.inFlight.delete(id));
+        const p = this.inFlight.track(id, new Promise<Entry>((resolve, reject) => entries.set(id, { resolve, reject })));
         p.catch(() => undefined);
-        this.inFlight.set(id, p);
         done.push(
           settle(
             id,

@@ -1,0 +1,60 @@
+/**
+ * Write-behind for computed analyses: the memory cache already serves them, so responses do not
+ * wait for the database; rows computed within a few milliseconds of each other go out in one
+ * statement, and a row that fails to be written is simply computed again later (logged and
+ * counted).
+ */
+import type { Metrics } from "../metrics/metrics.js";
+import type { AnalysisStore } from "./analysis.store.js";
+import type { TileAnalysis } from "./analysis.types.js";
+
+/** How long computed rows wait to be written together. */
+const WRITE_COALESCE_MS = 5;
+
+export class AnalysisWriter {
+  private queued: TileAnalysis[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** Rows computed but not yet written. */
+  private readonly pendingWrites = new Set<Promise<void>>();
+
+  constructor(
+    private readonly store: AnalysisStore,
+    private readonly classes: () => string[],
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** Resolves once every computed row has been written (tests, shutdown). */
+  async flush(): Promise<void> {
+    while (this.queued.length || this.pendingWrites.size) {
+      if (this.queued.length) {
+        clearTimeout(this.flushTimer);
+        this.writeQueued();
+      }
+      await Promise.allSettled([...this.pendingWrites]);
+    }
+  }
+
+  /** Queues rows; they go out together after WRITE_COALESCE_MS. */
+  persist(results: TileAnalysis[]): void {
+    this.queued.push(...results);
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => this.writeQueued(), WRITE_COALESCE_MS);
+  }
+
+  private writeQueued(): void {
+    this.flushTimer = undefined;
+    // At most 1000 rows (13 parameters each) per statement: far below Postgres's 65535.
+    const rows = this.queued.splice(0, 1000);
+    if (this.queued.length) this.flushTimer = setTimeout(() => this.writeQueued(), 0);
+    if (!rows.length) return;
+    const write = this.store.insertMany(rows, this.classes()).then(
+      () => undefined,
+      (err: unknown) => {
+        this.metrics.analysisWriteErrors.inc(rows.length);
+        console.error(`tile analysis write failed: ${(err as Error).message}`);
+      },
+    );
+    this.pendingWrites.add(write);
+    void write.finally(() => this.pendingWrites.delete(write));
+  }
+}
