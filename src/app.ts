@@ -8,7 +8,8 @@ import { type Database, openDatabase } from "./db/database.js";
 import { TileAnalysisService } from "./analysis/tile-analysis.service.js";
 import { ErrorCode } from "./errors/error-codes.js";
 import { GroundviewError } from "./errors/errors.js";
-import type { GraphQLContext, ModelServices } from "./graphql/context.js";
+import type { GraphQLContext } from "./graphql/context.js";
+import type { Dated, DatedLookup } from "./geo/dated.js";
 import { ModelRegistry } from "./inference/model-registry.js";
 import { LandscapeService } from "./landscape/landscape.service.js";
 import { SimilarPlacesService } from "./similar-places/similar-places.service.js";
@@ -31,7 +32,17 @@ import { layerId } from "./imagery/imagery-date.js";
 import { ImageryLayers, recordLayer } from "./imagery/imagery-layers.js";
 import { ChangeDetector } from "./terrain-change/change-detector.js";
 import { TerrainChangeService } from "./terrain-change/terrain-change.service.js";
-import { ImageryService, type LayerServices } from "./imagery/imagery.service.js";
+import { ImageryService } from "./imagery/imagery.service.js";
+import { AreaJobsResolver } from "./area-jobs/area-jobs.resolver.js";
+import { ImageryResolver } from "./imagery/imagery.resolver.js";
+import { LandscapeResolver } from "./landscape/landscape.resolver.js";
+import { SimilarPlacesResolver } from "./similar-places/similar-places.resolver.js";
+import { TerrainChangeResolver } from "./terrain-change/terrain-change.resolver.js";
+import { TerrainFilterResolver } from "./terrain-filter/terrain-filter.resolver.js";
+import { TerrainSummaryResolver } from "./terrain-summary/terrain-summary.resolver.js";
+import { TileResolver } from "./tile/tile.resolver.js";
+import { ValidatePhotoResolver } from "./validate-photo/validate-photo.resolver.js";
+import type { TileCache as TileCacheType } from "./tiles/tile-cache.js";
 import { latestSample, loadSample, sampleFiles, type SampleLoadReport } from "./tiles/sample-area.js";
 import { ApiKeyStore } from "./limits/api-keys.js";
 import { armorProtections, costLimitPlugin, databaseCostProbe } from "./limits/limits.plugin.js";
@@ -39,6 +50,25 @@ import { RateLimits } from "./limits/rate-limits.js";
 
 /** Zoom of the `tile` metadata query when none is given; the model queries pick theirs from the terrain model's footprint. */
 export const DEFAULT_ZOOM = 17;
+
+/** The services that need the models (of the undated source); absent when models/ could not be loaded. */
+export interface ModelServices {
+  /** The layer's imagery (its tile cache) and per-tile model results. */
+  tiles: TileCacheType;
+  analysis: TileAnalysisService;
+  landscape: LandscapeService;
+  terrainFilter: TerrainFilterService;
+  terrainSummary: TerrainSummaryService;
+  /** Terrain maps (box or parcel → merged polygons), behind terrainFilter, terrainSummary and the vector tiles. */
+  terrainMap: TerrainMapService;
+  photos: PhotoValidationService;
+  similarPlaces: SimilarPlacesService;
+  /** prepareArea / areaJob: background analysis of large areas. */
+  areaJobs: AreaJobsService;
+}
+
+/** The services of one imagery layer (a date, or the undated source): all but the process-wide area jobs. */
+export type LayerServices = Omit<ModelServices, "areaJobs">;
 
 export interface App {
   readonly url: string;
@@ -126,8 +156,39 @@ export async function startApp(settings: Settings): Promise<App> {
   });
   const costProbe =
     models && databaseCostProbe(db.prisma, tileCache.source.id, registry!.version, (lat) => models.landscape.defaultZoom(lat));
+  const noModels = () => new GroundviewError(ErrorCode.MODEL_UNAVAILABLE, "the models are not loaded; see the service log");
+  const modelServices = (): ModelServices => {
+    if (!models) throw noModels();
+    return models;
+  };
+  /** The services of the imagery that answers over a box (a date's, the latest covering it, or the undated source's). */
+  const layerAt = async (date: string | null | undefined, box: [number, number, number, number], z?: number, field?: string) => {
+    const layer = await imagery.servicesAt(date, box, z, field);
+    if (!layer) throw noModels();
+    return layer;
+  };
+  const pick =
+    <T>(f: (l: LayerServices) => T): DatedLookup<T> =>
+    async (date, box, z, field): Promise<Dated<T>> => {
+      const l = await layerAt(date, box, z, field);
+      return { date: l.date, value: f(l.value) };
+    };
+  const resolvers = [
+    new TileResolver(tiles),
+    new LandscapeResolver(pick((l) => l.landscape)),
+    new TerrainFilterResolver(pick((l) => l.terrainFilter)),
+    new TerrainSummaryResolver(pick((l) => l.terrainSummary)),
+    new ImageryResolver(imagery.layers),
+    new TerrainChangeResolver(
+      pick((l) => l),
+      new TerrainChangeService(db.prisma, registry?.manifest.models.changeDetector && new ChangeDetector(registry)),
+    ),
+    new AreaJobsResolver(() => modelServices().areaJobs),
+    new SimilarPlacesResolver(() => modelServices().similarPlaces),
+    new ValidatePhotoResolver(() => modelServices().photos),
+  ];
   const apollo = new ApolloServer<GraphQLContext>({
-    schema: await buildGroundviewSchema(),
+    schema: await buildGroundviewSchema(resolvers),
     csrfPrevention: true,
     introspection: true,
     includeStacktraceInErrorResponses: false,
@@ -151,20 +212,7 @@ export async function startApp(settings: Settings): Promise<App> {
     ],
   });
   await apollo.start();
-  const context: GraphQLContext = {
-    tiles,
-    imagery,
-    models: () => {
-      if (!models) throw new GroundviewError(ErrorCode.MODEL_UNAVAILABLE, "the models are not loaded; see the service log");
-      return models;
-    },
-    terrainChange: new TerrainChangeService(db.prisma, registry?.manifest.models.changeDetector && new ChangeDetector(registry)),
-    modelsAt: async (date, box, z, field) => {
-      const layer = await imagery.servicesAt(date, box, z, field);
-      if (!layer) throw new GroundviewError(ErrorCode.MODEL_UNAVAILABLE, "the models are not loaded; see the service log");
-      return layer;
-    },
-  };
+  const context: GraphQLContext = {};
   const server = createHttpServer({
     apollo,
     context,

@@ -1,7 +1,7 @@
-import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
-import type { GraphQLContext } from "../graphql/context.js";
+import { Arg, Args, ID, Mutation, Query, Resolver } from "type-graphql";
 import { RegionArgs } from "../terrain/region.args.js";
 import type { AreaJobRow } from "./area-job.store.js";
+import type { AreaJobsService } from "./area-jobs.service.js";
 import { AreaJob, AreaJobState } from "./area-job.type.js";
 
 function toAreaJob(r: AreaJobRow): AreaJob {
@@ -25,18 +25,21 @@ function toAreaJob(r: AreaJobRow): AreaJob {
 
 @Resolver()
 export class AreaJobsResolver {
+  /** `service()` throws MODEL_UNAVAILABLE without models. */
+  constructor(private readonly service: () => AreaJobsService) {}
+
   @Mutation((_returns) => AreaJob, {
     description:
       "Analyses every tile of a box or a GeoJSON area in the background (pre-warming terrainFilter, terrainSummary and " +
       "the terrain vector tiles), up to AREA_JOB_MAX_TILES tiles; any service process on the database works its chunks, " +
       "and it survives restarts. Follow it with areaJob(id).",
   })
-  async prepareArea(@Args((_type) => RegionArgs) args: RegionArgs, @Ctx() ctx: GraphQLContext): Promise<AreaJob> {
-    return toAreaJob(await ctx.models().areaJobs.prepare(args));
+  async prepareArea(@Args((_type) => RegionArgs) args: RegionArgs): Promise<AreaJob> {
+    return toAreaJob(await this.service().prepare(args));
   }
 
   @Query((_returns) => AreaJob, { description: "A prepareArea job's state and progress (AREA_JOB_NOT_FOUND for an unknown id)" })
-  async areaJob(@Arg("id", (_type) => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<AreaJob> {
-    return toAreaJob(await ctx.models().areaJobs.get(id));
+  async areaJob(@Arg("id", (_type) => ID) id: string): Promise<AreaJob> {
+    return toAreaJob(await this.service().get(id));
   }
 }

@@ -10,9 +10,20 @@ import { TerrainSummaryResolver } from "../terrain-summary/terrain-summary.resol
 import { TileResolver } from "../tile/tile.resolver.js";
 import { ValidatePhotoResolver } from "../validate-photo/validate-photo.resolver.js";
 
-/** The GraphQL schema from the resolvers; class-validator checks arguments before resolvers run. */
-export async function buildGroundviewSchema(): Promise<GraphQLSchema> {
+/**
+ * The GraphQL schema from the resolvers; class-validator checks arguments before resolvers run.
+ * `resolvers` are the resolver instances, built with their services (src/app.ts); without them
+ * the schema can be printed (npm run schema) but not run.
+ */
+export async function buildGroundviewSchema(resolvers: object[] = []): Promise<GraphQLSchema> {
   return buildSchema({
+    container: {
+      get(cls: abstract new (...args: never[]) => unknown) {
+        const r = resolvers.find((x) => x instanceof cls);
+        if (!r) throw new Error(`no ${cls.name} instance was given to the schema`);
+        return r;
+      },
+    },
     resolvers: [
       TileResolver,
       LandscapeResolver,

@@ -2,7 +2,7 @@ import type { ImageryService } from "../imagery/imagery.service.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ErrorCode } from "../errors/error-codes.js";
 import { GroundviewError } from "../errors/errors.js";
-import type { ModelServices } from "../graphql/context.js";
+import type { TileAnalysisService } from "../analysis/tile-analysis.service.js";
 import { sendError, sendImage } from "./respond.js";
 
 export const LANDSCAPE_ROUTE = /^\/landscapes\/([^/]+)\/(\d{1,2})\/(\d{1,8})\/(\d{1,8})\.png$/;
@@ -16,10 +16,10 @@ export const LANDSCAPE_ROUTE = /^\/landscapes\/([^/]+)\/(\d{1,2})\/(\d{1,8})\/(\
 export async function serveLandscape(
   req: IncomingMessage,
   res: ServerResponse,
-  models: ModelServices | undefined,
+  models: { analysis: TileAnalysisService } | undefined,
   m: RegExpExecArray,
   date: string | null,
-  imagery: ImageryService,
+  imagery: ImageryService<{ analysis: TileAnalysisService }>,
 ): Promise<number> {
   try {
     if (!models) throw new GroundviewError(ErrorCode.MODEL_UNAVAILABLE, "the models are not loaded");

@@ -6,7 +6,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { ApolloServer } from "@apollo/server";
 import { ErrorCode } from "../errors/error-codes.js";
 import { GroundviewError } from "../errors/errors.js";
-import type { GraphQLContext, ModelServices } from "../graphql/context.js";
+import type { TileAnalysisService } from "../analysis/tile-analysis.service.js";
+import type { GraphQLContext } from "../graphql/context.js";
+import type { TerrainMapService } from "../terrain-map/terrain-map.service.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { TileCache } from "../tiles/tile-cache.js";
 import { serveGraphQL, type UploadLimits } from "./graphql.route.js";
@@ -27,14 +29,20 @@ export const IMAGE_GET_COST = 1;
 /** The satellite layer's TileJSON. */
 export const TILEJSON_ROUTE = "/tiles/satellite.json";
 
+/** What the HTTP routes use of the model services (landscape images, terrain vector tiles). */
+export interface HttpModels {
+  analysis: TileAnalysisService;
+  terrainMap: TerrainMapService;
+}
+
 export interface HttpDeps {
   apollo: ApolloServer<GraphQLContext>;
   context: GraphQLContext;
   tileCache: TileCache;
   /** Dated imagery: /tiles/satellite/...?date=, TileJSON per date, dated landscapes. */
-  imagery: ImageryService;
+  imagery: ImageryService<HttpModels>;
   metrics: Metrics;
-  models?: ModelServices;
+  models?: HttpModels;
   uploadLimits: UploadLimits;
   /** Resolves when every dependency (database, later models) is ready. */
   ready: () => Promise<void>;

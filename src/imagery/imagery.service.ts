@@ -5,14 +5,15 @@
  * built at start-up. `at(date, box)` picks the layer that answers (imagery-layers.ts: the date
  * given, else the latest covering the request, else the undated source).
  */
-import type { ModelServices } from "../graphql/context.js";
 import type { TileCache } from "../tiles/tile-cache.js";
 import type { FetchResult, TileSource } from "../tiles/sources/tile-source.js";
 import { tileBBox, type TileKey } from "../tiles/tile-math.js";
 import type { Box, ImageryLayerInfo, ImageryLayers } from "./imagery-layers.js";
 
-/** The services of one layer: everything but the process-wide area jobs. */
-export type LayerServices = Omit<ModelServices, "areaJobs">;
+/** What ImageryService needs of a layer's services (the app decides what they are). */
+export interface LayerBase {
+  analysis: { flush(): Promise<void> };
+}
 
 /** A dated layer's imagery: only what the import stored (it has no upstream). */
 export class StoredLayerSource implements TileSource {
@@ -41,16 +42,16 @@ export interface Layer<T> {
   value: T;
 }
 
-export class ImageryService {
+export class ImageryService<S extends LayerBase = LayerBase> {
   private readonly caches = new Map<string, TileCache>();
-  private readonly services = new Map<string, LayerServices>();
+  private readonly services = new Map<string, S>();
 
   constructor(
     readonly layers: ImageryLayers,
-    private readonly base: { cache: TileCache; services?: LayerServices },
+    private readonly base: { cache: TileCache; services?: S },
     private readonly build: {
       cache: (source: TileSource) => TileCache;
-      services?: (cache: TileCache, date: string) => LayerServices;
+      services?: (cache: TileCache, date: string) => S;
     },
   ) {}
 
@@ -67,7 +68,7 @@ export class ImageryService {
   }
 
   /** The model services of a layer (built on first use); undefined without models. */
-  servicesOf(info: ImageryLayerInfo): LayerServices | undefined {
+  servicesOf(info: ImageryLayerInfo): S | undefined {
     if (!this.build.services) return undefined;
     const cache = this.cacheOf(info);
     let s = this.services.get(info.layer);
@@ -85,7 +86,7 @@ export class ImageryService {
   }
 
   /** The model services that answer a request over `box` (at zoom `z` when known). */
-  async servicesAt(date: string | null | undefined, box: Box, z?: number, field = "date"): Promise<Layer<LayerServices> | undefined> {
+  async servicesAt(date: string | null | undefined, box: Box, z?: number, field = "date"): Promise<Layer<S> | undefined> {
     const info = await this.layers.resolve(date, box, z, field);
     if (!info) return this.base.services && { value: this.base.services };
     const s = this.servicesOf(info);

@@ -1,7 +1,7 @@
 import { Max, Min } from "class-validator";
-import { Args, ArgsType, Ctx, Field, Int, Query, Resolver } from "type-graphql";
-import type { GraphQLContext } from "../graphql/context.js";
+import { Args, ArgsType, Field, Int, Query, Resolver } from "type-graphql";
 import { LandscapeArgs } from "../landscape/landscape.args.js";
+import type { SimilarPlacesService } from "./similar-places.service.js";
 import { SimilarPlace } from "./similar-places.type.js";
 
 @ArgsType()
@@ -14,8 +14,11 @@ export class SimilarPlacesArgs extends LandscapeArgs {
 
 @Resolver()
 export class SimilarPlacesResolver {
+  /** `service()` throws MODEL_UNAVAILABLE without models. */
+  constructor(private readonly service: () => SimilarPlacesService) {}
+
   @Query((_returns) => [SimilarPlace], { description: "Analysed places whose latent vectors are nearest to this point's" })
-  async similarPlaces(@Args((_type) => SimilarPlacesArgs) a: SimilarPlacesArgs, @Ctx() ctx: GraphQLContext): Promise<SimilarPlace[]> {
-    return ctx.models().similarPlaces.similar(a.lat, a.lon, a.first, a.zoom);
+  async similarPlaces(@Args((_type) => SimilarPlacesArgs) a: SimilarPlacesArgs): Promise<SimilarPlace[]> {
+    return this.service().similar(a.lat, a.lon, a.first, a.zoom);
   }
 }

@@ -9,9 +9,10 @@
 import { ErrorCode } from "../errors/error-codes.js";
 import { GroundviewError } from "../errors/errors.js";
 import type { PrismaClient } from "../generated/prisma/client.js";
-import type { LayerServices } from "../imagery/imagery.service.js";
+import type { TileAnalysisService } from "../analysis/tile-analysis.service.js";
+import type { TileCache } from "../tiles/tile-cache.js";
 import { outlineGeometry, pieceOutlines } from "../terrain/grid.js";
-import type { RegionInput } from "../terrain-map/terrain-map.service.js";
+import type { RegionInput, TerrainMapService } from "../terrain-map/terrain-map.service.js";
 import type { Terrain } from "../terrain/terrain.enum.js";
 import { type TileKey, tileBBox, tileKeyString } from "../tiles/tile-math.js";
 import type { ChangeDetector, TilePair } from "./change-detector.js";
@@ -25,6 +26,13 @@ import type { TerrainChange, TerrainChangeArea, TerrainTransition } from "./terr
  * with a useful recall (0.8: 3.1 % false, recall 0.20); the detector does.
  */
 export const GRID_ONLY_CONFIDENCE = 0.8;
+
+/** What terrainChange uses of each date's imagery. */
+export interface ChangeLayer {
+  tiles: TileCache;
+  analysis: TileAnalysisService;
+  terrainMap: TerrainMapService;
+}
 
 export interface ChangeInput extends RegionInput {
   /** The detector's probability (or, without one, both dates' grid probability) a change needs; absent: the model's default. */
@@ -55,8 +63,8 @@ export class TerrainChangeService {
 
   async change(
     a: ChangeInput,
-    from: { date: string; layer: LayerServices },
-    to: { date: string; layer: LayerServices },
+    from: { date: string; layer: ChangeLayer },
+    to: { date: string; layer: ChangeLayer },
   ): Promise<TerrainChange> {
     if (from.date === to.date)
       throw new GroundviewError(ErrorCode.BAD_USER_INPUT, `from and to are the same date (${from.date})`, { field: "to" });
@@ -136,7 +144,7 @@ export class TerrainChangeService {
   }
 
   /** Both dates' pictures of the tiles (a tile one date lacks now is left out). */
-  private async pairs(keys: TileKey[], from: LayerServices, to: LayerServices): Promise<TilePair[]> {
+  private async pairs(keys: TileKey[], from: ChangeLayer, to: ChangeLayer): Promise<TilePair[]> {
     const [a, b] = await Promise.all([from.tiles.getMany(keys), to.tiles.getMany(keys)]);
     const out: TilePair[] = [];
     for (const k of keys) {
