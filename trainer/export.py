@@ -30,8 +30,9 @@ from groundview.common import SCENE_CLASSES, TERRAIN_CLASSES, base_parser, read_
 from groundview.compat import compatibility_matrix  # noqa: E402
 from groundview.data import data_root, load_ground, load_trained_terrain_tiles, to_tensor, validation_subset  # noqa: E402
 from groundview.metrics import closest_pairs, mean_pairwise_ssim  # noqa: E402
-from groundview.models import ClassifierExport, Encoder, SmallResNet  # noqa: E402
+from groundview.models import ClassifierExport, Encoder  # noqa: E402
 from groundview.pipeline import encode_generate_classify, load_generator, load_scene, scene_fd, terrain_consistency  # noqa: E402
+from groundview.runs import cache_dir, load_small_resnet, step_result, weights  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 OPSET = 13
@@ -98,18 +99,17 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "golden").mkdir(exist_ok=True)
     cpu = torch.device("cpu")
-    tres, sres = read_json(runs / "terrain" / "result.json"), read_json(runs / "scene" / "result.json")
-    gres, eres, vres = (read_json(runs / n / "result.json") for n in ("generator", "encoder", "validation"))
-    terrain = SmallResNet(len(TERRAIN_CLASSES)); terrain.load_state_dict(torch.load(runs / "terrain" / "model.pt", map_location=cpu))
-    scene_m = SmallResNet(len(SCENE_CLASSES)); scene_m.load_state_dict(torch.load(runs / "scene" / "model.pt", map_location=cpu))
+    tres, sres, gres, eres, vres = (step_result(runs, n) for n in ("terrain", "scene", "generator", "encoder", "validation"))
+    terrain = load_small_resnet(runs, "terrain", len(TERRAIN_CLASSES), cpu)
+    scene_m = load_small_resnet(runs, "scene", len(SCENE_CLASSES), cpu)
     gen_m = load_generator(runs, cpu)
     d = gen_m.latent_dim
-    enc = Encoder(d); enc.load_state_dict(torch.load(runs / "encoder" / "model.pt", map_location=cpu))
+    enc = Encoder(d); enc.load_state_dict(weights(runs, "encoder", cpu))
     scene = load_scene(runs, cpu)
 
     # --- evaluation of the generator and of the encoder + generator pair
     g = torch.Generator().manual_seed(args.seed)
-    photos = load_ground(data, 128, runs / "cache")
+    photos = load_ground(data, 128, cache_dir(runs))
     pv = validation_subset(photos)
     idx = torch.randperm(len(pv), generator=g)[:100].numpy()
     real = to_tensor(pv.images[np.sort(idx)], cpu)

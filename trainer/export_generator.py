@@ -44,6 +44,7 @@ from groundview.judging import (birthday_test, judge_consistency, judge_distance
                                 near_duplicate_share, nearest_training_ssim, two_sample_accuracy)
 from groundview.models import Encoder, Generator, SmallResNet  # noqa: E402
 from groundview.onnx_import import load_folded_onnx  # noqa: E402
+from groundview.runs import cache_dir  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 ROTATIONS = 4
@@ -180,7 +181,7 @@ def main(argv=None) -> int:
     pipe = Pipeline(models, manifest)
 
     # Validation tiles (four rotations each) through the shipped classifier and encoder.
-    tiles = load_terrain(data, 128, runs / "cache")
+    tiles = load_terrain(data, 128, cache_dir(runs))
     val = np.array([split_of(p) == "val" for p in tiles.paths])
     if not val.any():
         val[:] = True
@@ -190,7 +191,7 @@ def main(argv=None) -> int:
     tile_id = np.repeat(np.arange(len(tv)), ROTATIONS)
     probs, lats = pipe.run(t01)
     keys = [(17, int(i), int(r)) for i in range(len(tv)) for r in range(ROTATIONS)]
-    photos = load_ground(data, 128, runs / "cache")
+    photos = load_ground(data, 128, cache_dir(runs))
     chosen = np.array([args.dry_run or s in GAN_SOURCES for s in photos.sources])
     split = np.array([split_of(p) for p in photos.paths])
     real_idx = np.nonzero(chosen & (split == "val"))[0] if (chosen & (split == "val")).any() else np.nonzero(chosen)[0]

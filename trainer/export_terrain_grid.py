@@ -29,6 +29,7 @@ from groundview.grid import GridHead, clean_grid, prepare_tiles  # noqa: E402
 from groundview.models import SmallResNet  # noqa: E402
 from groundview.mosaic import iou_by_class, make_mosaic  # noqa: E402
 from groundview.onnx_import import load_folded_onnx  # noqa: E402
+from groundview.runs import cache_dir  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 OPSET = 17
@@ -100,7 +101,7 @@ def main(argv=None) -> int:
     head.load_state_dict(state)
     head.eval()
 
-    ds = load_terrain(data, 224 if not args.dry_run else 48, runs / "cache")
+    ds = load_terrain(data, 224 if not args.dry_run else 48, cache_dir(runs))
     _, va = split_masks(ds)
     metrics = measure(head, ds.subset(va), spec, args.mosaics, args.seed + 11, trained["minCells"])
     print(f"[grid-export] mosaic mean IoU: cleaned {metrics['cleaned']['meanIoU']:.3f}, raw {metrics['raw']['meanIoU']:.3f}, "

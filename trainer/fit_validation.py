@@ -20,16 +20,15 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from groundview.classifier import ClassifierConfig, predict  # noqa: E402
-from groundview.common import SCENE_CLASSES, TERRAIN_CLASSES, base_parser, read_json, setup, write_json  # noqa: E402
+from groundview.common import SCENE_CLASSES, TERRAIN_CLASSES, base_parser, setup, write_json  # noqa: E402
 from groundview.compat import compatibility_matrix  # noqa: E402
 from groundview.data import data_root, load_ground, load_trained_terrain_tiles, validation_subset  # noqa: E402
 from groundview.metrics import roc_auc  # noqa: E402
 from groundview.validation import TEMPERATURES, calibrated_score, evidence  # noqa: E402
-from groundview.models import SmallResNet  # noqa: E402
+from groundview.runs import cache_dir, load_small_resnet, step_dir, step_result  # noqa: E402
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, iters: int = 100, ridge: float = 1e-2) -> tuple[float, float]:
     """Newton's method on the 2-parameter logistic likelihood (Platt scaling), lightly ridged
@@ -60,11 +59,9 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, iters: int = 100, ridge: float = 
 
 
 def load_classifier(runs: Path, name: str, n: int, device):
-    meta = read_json(runs / name / "result.json")
-    m = SmallResNet(n)
-    m.load_state_dict(torch.load(runs / name / "model.pt", map_location=device))
+    meta = step_result(runs, name)
     cfg = ClassifierConfig(name, meta["classes"], meta["inputSize"], tuple(meta["mean"]), tuple(meta["std"]))
-    return m.to(device).eval(), cfg
+    return load_small_resnet(runs, name, n, device), cfg
 
 
 def make_pairs(tile_labels, photo_labels, m, per_tile: int, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -92,8 +89,8 @@ def main(argv=None) -> int:
     tmodel, tcfg = load_classifier(runs, "terrain", len(TERRAIN_CLASSES), device)
     smodel, scfg = load_classifier(runs, "scene", len(SCENE_CLASSES), device)
     tiles = validation_subset(load_trained_terrain_tiles(data, runs))
-    photos = load_ground(data, read_json(runs / "scene" / "result.json")["recipe"]["cacheSize"] if not args.dry_run else 40,
-                         runs / "cache")
+    photos = load_ground(data, step_result(runs, "scene")["recipe"]["cacheSize"] if not args.dry_run else 40,
+                         cache_dir(runs))
     photos = validation_subset(photos)
     pt, _ = predict(tmodel, tiles.images, tcfg, device)
     qp, _ = predict(smodel, photos.images, scfg, device)
@@ -136,7 +133,7 @@ def main(argv=None) -> int:
                   "tiles": len(tiles), "photos": len(photos)},
         "dryRun": args.dry_run,
     }
-    write_json(runs / "validation" / "result.json", result)
+    write_json(step_dir(runs, "validation") / "result.json", result)
     print(f"[validation] ROC-AUC={auc:.4f} brier={brier:.4f} threshold={threshold:.2f} bands=({lo:.2f}, {hi:.2f}) a={a:.3f} b={b:.3f}", flush=True)
     return 0
 

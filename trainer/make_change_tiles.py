@@ -26,6 +26,7 @@ from groundview.common import TERRAIN_CLASSES, base_parser, setup  # noqa: E402
 from groundview.data import load_terrain, split_masks  # noqa: E402
 from groundview.change import changed_mosaic, reshoot  # noqa: E402
 from groundview.mosaic import make_mosaic  # noqa: E402
+from groundview.runs import cache_dir  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -39,7 +40,7 @@ def main(argv=None) -> int:
     p.add_argument("--y0", type=int, default=46080)
     args = p.parse_args(argv)
     setup(args)
-    ds = load_terrain(Path(args.data), 224, Path(args.runs) / "cache")
+    ds = load_terrain(Path(args.data), 224, cache_dir(args.runs))
     _, va = split_masks(ds)
     val = ds.subset(va)
     rng = np.random.default_rng(args.seed + 202)

@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from groundview.common import TERRAIN_CLASSES, base_parser, setup  # noqa: E402
 from groundview.data import load_terrain, split_masks  # noqa: E402
 from groundview.mosaic import make_mosaic  # noqa: E402
+from groundview.runs import cache_dir  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -31,7 +32,7 @@ def main(argv=None) -> int:
     p.add_argument("--quality", type=int, default=90)
     args = p.parse_args(argv)
     setup(args)
-    ds = load_terrain(Path(args.data), 224, Path(args.runs) / "cache")
+    ds = load_terrain(Path(args.data), 224, cache_dir(args.runs))
     _, va = split_masks(ds)
     val = ds.subset(va)
     rng = np.random.default_rng(args.seed + 101)

@@ -30,6 +30,7 @@ from groundview.data import data_root, load_ground, normalise, resize, small_los
 from groundview.gan import GAN_SCENES, GAN_SOURCES, scene_onehot  # noqa: E402
 from groundview.models import SmallResNet  # noqa: E402
 from groundview.onnx_import import load_folded_onnx  # noqa: E402
+from groundview.runs import cache_dir  # noqa: E402
 
 
 def scene_probabilities(images: np.ndarray, models_dir: Path, device) -> np.ndarray:
@@ -94,7 +95,7 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.npz"):
         old.unlink()
-    ds = load_ground(data, 128, runs / "cache")
+    ds = load_ground(data, 128, cache_dir(runs))
     chosen = np.array([sources_allowed is None or s in sources_allowed for s in ds.sources])
     split = np.array([split_of(p) for p in ds.paths])
     train, val = ds.subset(chosen & (split == "train")), ds.subset(chosen & (split == "val"))

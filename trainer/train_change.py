@@ -31,6 +31,7 @@ from groundview.data import data_root, load_terrain, split_masks  # noqa: E402
 from groundview.grid import prepare_tiles  # noqa: E402
 from groundview.models import SmallResNet  # noqa: E402
 from groundview.onnx_import import load_folded_onnx  # noqa: E402
+from groundview.runs import cache_dir  # noqa: E402
 
 def b64(t: torch.Tensor) -> str:
     return base64.b64encode(t.detach().numpy().astype("<f4").tobytes()).decode()
@@ -91,7 +92,7 @@ def main(argv=None) -> int:
         prev = read_json(out / "train.json")
         prior_steps, history, best = prev["totalSteps"], prev["history"], prev["best"]["f1"]
     data = data_root(args)
-    ds = load_terrain(data, 224 if not args.dry_run else 48, runs / "cache")
+    ds = load_terrain(data, 224 if not args.dry_run else 48, cache_dir(runs))
     tr, va = split_masks(ds)
     train, val = ds.subset(tr), ds.subset(va if va.any() else tr)
     tile = 256 if not args.dry_run else 64

@@ -18,11 +18,12 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from groundview.common import TERRAIN_CLASSES, Progress, base_parser, read_json, setup, write_json  # noqa: E402
+from groundview.common import TERRAIN_CLASSES, Progress, base_parser, setup, write_json  # noqa: E402
 from groundview.compat import compatibility_matrix  # noqa: E402
 from groundview.data import augment, data_root, load_trained_terrain_tiles, normalise, split_masks, to_tensor  # noqa: E402
 from groundview.models import Encoder, Generator  # noqa: E402
 from groundview.pipeline import encode_generate_classify, load_generator, load_scene, scene_input, terrain_consistency  # noqa: E402
+from groundview.runs import step_dir, step_result, weights  # noqa: E402
 
 
 def within_terrain_spread(z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -56,7 +57,7 @@ def main(argv=None) -> int:
     runs, data = Path(args.runs), data_root(args)
     if args.dry_run:
         args.epochs = 1
-    tres = read_json(runs / "terrain" / "result.json")
+    tres = step_result(runs, "terrain")
     # The encoder trains on tiles at the size the terrain classifier was trained at and, like
     # it, is served (and validated) at the classifier's serving size (train_terrain.py
     # --serve-sizes), with the same normalisation: the service prepares one tensor for both.
@@ -74,7 +75,7 @@ def main(argv=None) -> int:
     if args.init:
         enc.load_state_dict(torch.load(args.init, map_location=device))
     else:
-        trunk = {k: v for k, v in torch.load(runs / "terrain" / "model.pt", map_location=device).items() if not k.startswith("head.")}
+        trunk = {k: v for k, v in weights(runs, "terrain", device).items() if not k.startswith("head.")}
         enc.backbone.load_state_dict(trunk, strict=False)
     m = compatibility_matrix()
     target = torch.tensor(m, dtype=torch.float32, device=device)
@@ -120,7 +121,7 @@ def main(argv=None) -> int:
     z, _, probs = encode_generate_classify(enc, g, scene, val.images, serve, device)
     per_class = {c: float((m[val.labels[val.labels == i], probs[val.labels == i].argmax(1).numpy()] > 0).mean())
                  for i, c in enumerate(TERRAIN_CLASSES) if (val.labels == i).any()}
-    out = runs / "encoder"
+    out = step_dir(runs, "encoder")
     out.mkdir(parents=True, exist_ok=True)
     torch.save(enc.state_dict(), out / "model.pt")
     write_json(out / "result.json", {

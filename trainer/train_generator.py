@@ -26,6 +26,7 @@ from groundview.common import base_parser, setup, write_json  # noqa: E402
 from groundview.data import data_root, load_ground, resize, split_masks, to_tensor  # noqa: E402
 from groundview.models import Discriminator, Generator, PhotoEncoder  # noqa: E402
 from groundview.pipeline import load_scene, scene_fd, scene_input  # noqa: E402
+from groundview.runs import cache_dir  # noqa: E402
 
 
 class VaeGan:
@@ -118,7 +119,7 @@ def main(argv=None) -> int:
     max_steps = None
     if args.dry_run:
         args.minutes, args.sweep_minutes, args.batch, args.fd_samples, max_steps = 0.2, 0.1, 4, 250, 2
-    ds = load_ground(data, 128, runs / "cache")
+    ds = load_ground(data, 128, cache_dir(runs))
     tr_mask, va_mask = split_masks(ds)
     train_images = ds.images[tr_mask]
     val_images = ds.images[va_mask] if va_mask.any() else ds.images[tr_mask]

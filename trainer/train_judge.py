@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -19,6 +18,7 @@ from groundview.common import SCENE_CLASSES, base_parser, setup, write_json  # n
 from groundview.data import channel_stats, class_weights, data_root, load_ground, split_masks, static_clean  # noqa: E402
 from groundview.metrics import classification_report  # noqa: E402
 from groundview.models import JudgeNet  # noqa: E402
+from groundview.runs import cache_dir  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     runs, data = Path(args.runs), data_root(args)
     if args.dry_run:
         args.epochs = 1
-    ds = load_ground(data, 128, runs / "cache")
+    ds = load_ground(data, 128, cache_dir(runs))
     tr, va = split_masks(ds)
     train, val = ds.subset(tr), ds.subset(va if va.any() else tr)
     keep, static = static_clean(train)

@@ -22,6 +22,7 @@ from groundview.common import SCENE_CLASSES, base_parser, setup, write_json  # n
 from groundview.data import channel_stats, class_weights, data_root, ImageSet, load_ground, small_loss_keep, split_masks, static_clean  # noqa: E402
 from groundview.metrics import classification_report  # noqa: E402
 from groundview.models import SmallResNet  # noqa: E402
+from groundview.runs import cache_dir  # noqa: E402
 
 
 def small_loss_clean(model, train: ImageSet, cfg, device, noisy_prefixes: list[str], drop_percent: float) -> tuple[np.ndarray, dict]:
@@ -57,7 +58,7 @@ def main(argv=None) -> int:
     runs, data = Path(args.runs), data_root(args)
     if args.dry_run:
         args.epochs, args.cache_size, args.clean_after = 2, 40, 1
-    ds = load_ground(data, args.cache_size, runs / "cache")
+    ds = load_ground(data, args.cache_size, cache_dir(runs))
     tr_mask, va_mask = split_masks(ds)
     if not va_mask.any():
         va_mask = tr_mask

@@ -22,6 +22,7 @@ from groundview.data import channel_stats, data_root, load_terrain, split_masks 
 from groundview.metrics import classification_report  # noqa: E402
 from groundview.models import SmallResNet  # noqa: E402
 from groundview.onnx_import import load_folded_onnx  # noqa: E402
+from groundview.runs import cache_dir  # noqa: E402
 
 # RSSCN7 images are 224 px at roughly 0.5-4 m/px (Google Earth, several scales); ~1 m/px is
 # typical, so the model expects a square of about 224 m of ground across its input.
@@ -46,7 +47,7 @@ def main(argv=None) -> int:
     data = data_root(args)
     if args.dry_run:
         args.epochs, args.cache_size = min(args.epochs, 1), 48
-    ds = load_terrain(data, args.cache_size, runs / "cache")
+    ds = load_terrain(data, args.cache_size, cache_dir(runs))
     tr_mask, va_mask = split_masks(ds)
     train, val = ds.subset(tr_mask), ds.subset(va_mask if va_mask.any() else tr_mask)
     print(f"[terrain] train={len(train)} val={len(val)} device={device}", flush=True)

@@ -13,7 +13,6 @@ export.py --grid (or this script's --export) writes the classifier with both out
 """
 from __future__ import annotations
 
-import math
 import shutil
 import sys
 import time
@@ -30,6 +29,7 @@ from groundview.grid import GridHead, clean_grid, prepare_tiles, random_tiles  #
 from groundview.models import SmallResNet  # noqa: E402
 from groundview.mosaic import iou_by_class, make_mosaic  # noqa: E402
 from groundview.onnx_import import load_folded_onnx  # noqa: E402
+from groundview.runs import cache_dir  # noqa: E402
 
 
 def evaluate(head: GridHead, val_images, val_labels, spec, device, mosaics: int, seed: int, min_cells: int) -> dict:
@@ -105,7 +105,7 @@ def main(argv=None) -> int:
         missing, unexpected = head.load_state_dict(torch.load(out / "head.pt", map_location=device), strict=False)
         if unexpected or any(not k.startswith("branch") for k in missing):
             raise SystemExit(f"{out / 'head.pt'} does not fit: missing {missing}, unexpected {unexpected}")
-    ds = load_terrain(data, 224 if not args.dry_run else 48, runs / "cache")
+    ds = load_terrain(data, 224 if not args.dry_run else 48, cache_dir(runs))
     tr, va = split_masks(ds)
     train, val = ds.subset(tr), ds.subset(va if va.any() else tr)
     tile = 256 if not args.dry_run else 64

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from .runs import cache_dir
 from .common import SCENE_CLASSES, TERRAIN_CLASSES, read_json
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png"}
@@ -171,7 +172,7 @@ def validation_subset(ds: ImageSet) -> ImageSet:
 def load_trained_terrain_tiles(data_root: Path, runs: Path) -> ImageSet:
     """RSSCN7 decoded at the size the terrain classifier was trained from (its result file)."""
     size = read_json(Path(runs) / "terrain" / "result.json").get("cacheSize", 112)
-    return load_terrain(data_root, size, Path(runs) / "cache")
+    return load_terrain(data_root, size, cache_dir(runs))
 
 
 def to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:

@@ -10,24 +10,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .common import SCENE_CLASSES, read_json
+from .common import SCENE_CLASSES
 from .data import normalise, resize, to_tensor
 from .metrics import frechet_distance
-from .models import Generator, SmallResNet
+from .models import Generator
+from .runs import load_small_resnet, step_dir, step_result
 
 
 def load_scene(runs: Path, device):
     """The trained scene classifier and its preprocessing, or None when it has not been trained."""
-    res = runs / "scene" / "result.json"
-    if not res.exists():
+    if not (step_dir(runs, "scene") / "result.json").exists():
         return None
-    meta = read_json(res)
-    m = SmallResNet(len(SCENE_CLASSES))
-    m.load_state_dict(torch.load(runs / "scene" / "model.pt", map_location=device))
-    m.to(device).eval()
-    for p in m.parameters():
-        p.requires_grad_(False)
-    return m, meta
+    return load_small_resnet(runs, "scene", len(SCENE_CLASSES), device, frozen=True), step_result(runs, "scene")
 
 
 def scene_input(img_m11: torch.Tensor, meta) -> torch.Tensor:
@@ -52,7 +46,7 @@ def scene_fd(sample, scene, real_images: np.ndarray, n: int, seed: int, device) 
 
 
 def load_generator(runs: Path, device) -> Generator:
-    s = torch.load(runs / "generator" / "vaegan.pt", map_location=device)
+    s = torch.load(step_dir(runs, "generator") / "vaegan.pt", map_location=device)
     g = Generator(s["d"])
     g.load_state_dict(s["G"])
     g.to(device).eval()
