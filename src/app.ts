@@ -17,7 +17,7 @@ import { TerrainFilterService } from "./terrain-filter/terrain-filter.service.js
 import { TerrainSummaryService } from "./terrain-summary/terrain-summary.service.js";
 import { TerrainMapService } from "./terrain-map/terrain-map.service.js";
 import { AreaJobQueue } from "./area-jobs/area-job.queue.js";
-import { AreaJobsService } from "./area-jobs/area-jobs.service.js";
+import { type AreaMaps, AreaJobsService } from "./area-jobs/area-jobs.service.js";
 import { PhotoValidationService } from "./validate-photo/validate-photo.service.js";
 import { formatError } from "./graphql/format-error.js";
 import { buildGroundviewSchema } from "./graphql/schema.js";
@@ -28,7 +28,7 @@ import { createTileSource } from "./tiles/sources/source-factory.js";
 import { TileCache } from "./tiles/tile-cache.js";
 import { TileStore } from "./tiles/tile-store.js";
 import type { TileSource } from "./tiles/sources/tile-source.js";
-import { layerId } from "./imagery/imagery-date.js";
+import { dateOfLayer, layerId } from "./imagery/imagery-date.js";
 import { ImageryLayers, recordLayer } from "./imagery/imagery-layers.js";
 import { ChangeDetector } from "./terrain-change/change-detector.js";
 import { TerrainChangeService } from "./terrain-change/terrain-change.service.js";
@@ -129,7 +129,22 @@ export async function startApp(settings: Settings): Promise<App> {
     modelError = `models could not be loaded from ${settings.modelsDir}: ${(err as Error).message}`;
     console.error(modelError);
   }
-  const models = registry ? buildModelServices(registry, db, tileCache, metrics, settings) : undefined;
+  // Area jobs work on the imagery terrainFilter would read (a date's layer, or the undated source's).
+  let imageryRef: ImageryService<LayerServices> | undefined;
+  const areaMaps = (undated: TerrainMapService): AreaMaps => ({
+    at: async (date, box, z) => {
+      const l = await imageryRef!.servicesAt(date, box, z);
+      if (!l) throw new GroundviewError(ErrorCode.MODEL_UNAVAILABLE, "the models are not loaded; see the service log");
+      return l.value.terrainMap;
+    },
+    of: async (source) => {
+      if (source === undated.source) return undated;
+      const date = dateOfLayer(tileCache.source.id, source);
+      const info = date && (await imageryRef!.layers.resolve(date, [-180, -90, 180, 90]).catch(() => undefined));
+      return info ? imageryRef!.servicesOf(info)?.terrainMap : undefined;
+    },
+  });
+  const models = registry ? buildModelServices(registry, db, tileCache, metrics, settings, areaMaps) : undefined;
   const imagery = new ImageryService(
     new ImageryLayers(db.prisma, source.id),
     { cache: tileCache, services: models },
@@ -144,6 +159,7 @@ export async function startApp(settings: Settings): Promise<App> {
         }),
     },
   );
+  imageryRef = imagery;
   const apiKeys = new ApiKeyStore(db.prisma);
   const rateLimits = new RateLimits(
     { anonymousPerMinute: settings.rateLimitAnonymousPerMinute, trustProxy: settings.trustProxy, pool: db.pool },
@@ -336,8 +352,15 @@ function buildLayerServices(
   };
 }
 
-/** The undated source's services and the process's area jobs (which work on the undated source). */
-function buildModelServices(registry: ModelRegistry, db: Database, tileCache: TileCache, metrics: Metrics, s: Settings): ModelServices {
+/** The undated source's services and the process's area jobs (`maps`: the terrain maps of the imagery a job works on). */
+function buildModelServices(
+  registry: ModelRegistry,
+  db: Database,
+  tileCache: TileCache,
+  metrics: Metrics,
+  s: Settings,
+  maps: (undated: TerrainMapService) => AreaMaps,
+): ModelServices {
   const layer = buildLayerServices(registry, db, tileCache, metrics, s);
   const log = (line: string) => console.log(line);
   const queue = new AreaJobQueue({
@@ -349,7 +372,7 @@ function buildModelServices(registry: ModelRegistry, db: Database, tileCache: Ti
   });
   const areaJobs = new AreaJobsService(
     db.prisma,
-    layer.terrainMap,
+    maps(layer.terrainMap),
     queue,
     metrics,
     { maxTiles: s.areaJobMaxTiles, maxPendingTiles: s.areaJobMaxPendingTiles, chunkTiles: s.areaJobChunkTiles },

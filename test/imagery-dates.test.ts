@@ -163,6 +163,45 @@ for (const mode of MODES) {
       );
     });
 
+    test("area jobs work on a date's imagery: the date given, or the latest covering the region", async () => {
+      const prepare = async (date?: string) => {
+        const r = await gql(
+          app,
+          `mutation($date: String) { prepareArea(bbox: {west: -99.16, south: 47.012, east: -99.13, north: 47.03}, zoom: 14, date: $date) { id tilesTotal } }`,
+          { date },
+        );
+        if (r.body.errors?.[0]?.extensions?.code === "MODEL_UNAVAILABLE") return undefined;
+        assert.equal(r.body.errors, undefined, JSON.stringify(r.body.errors));
+        const { id, tilesTotal } = r.body.data.prepareArea;
+        for (let i = 0; i < 600; i++) {
+          const j = (await gql(app, `query($id: ID!) { areaJob(id: $id) { state tilesDone tilesWithoutImagery } }`, { id })).body.data
+            .areaJob;
+          if (j.state === "COMPLETED" || j.state === "FAILED") return { ...j, tilesTotal };
+          await new Promise((res) => setTimeout(res, 100));
+        }
+        throw new Error(`area job ${id} did not finish`);
+      };
+      const rows = async (source: string) => app.db.prisma.tileAnalysis.count({ where: { source, z: 14 } });
+      const early14 = await prepare(early);
+      if (!early14) return; // no models in this checkout
+      assert.equal(early14.state, "COMPLETED");
+      assert.equal(await rows(`imported@${early}`), early14.tilesTotal - early14.tilesWithoutImagery);
+      assert.equal(await rows(`imported@${late}`), 0, "another date's imagery is left alone");
+      const latest = await prepare();
+      assert.equal(latest!.state, "COMPLETED");
+      assert.equal(
+        await rows(`imported@${late}`),
+        latest!.tilesTotal - latest!.tilesWithoutImagery,
+        "no date: the latest date, as terrainFilter reads it",
+      );
+      assert.equal(await rows("imported"), 0, "not the undated source that the dates cover");
+      const unknown = await gql(
+        app,
+        `mutation { prepareArea(bbox: {west: -99.16, south: 47.012, east: -99.13, north: 47.03}, zoom: 14, date: "2011-01-01") { id } }`,
+      );
+      assert.equal(unknown.body.errors?.[0]?.extensions?.code, ErrorCode.IMAGERY_DATE_NOT_FOUND);
+    });
+
     test("analyses are keyed by date: each date computed once, the latest answers without a date", async () => {
       const q = `query($date: String) { landscape(lat: 47.02, lon: -99.147, zoom: 15, date: $date) { imageryDate cached terrain { terrain probability } image { url } } }`;
       const first = await gql(app, q, { date: early });

@@ -1,5 +1,5 @@
 import { Arg, Args, ID, Mutation, Query, Resolver } from "type-graphql";
-import { RegionArgs } from "../terrain/region.args.js";
+import { DatedRegionArgs, regionBox } from "../terrain/region.args.js";
 import type { AreaJobRow } from "./area-job.store.js";
 import type { AreaJobsService } from "./area-jobs.service.js";
 import { AreaJob, AreaJobState } from "./area-job.type.js";
@@ -31,11 +31,12 @@ export class AreaJobsResolver {
   @Mutation((_returns) => AreaJob, {
     description:
       "Analyses every tile of a box or a GeoJSON area in the background (pre-warming terrainFilter, terrainSummary and " +
-      "the terrain vector tiles), up to AREA_JOB_MAX_TILES tiles; any service process on the database works its chunks, " +
-      "and it survives restarts. Follow it with areaJob(id).",
+      "the terrain vector tiles), up to AREA_JOB_MAX_TILES tiles, on the imagery terrainFilter reads there (the date given, " +
+      "else the latest date covering the region, else the undated source); any service process on the database works its " +
+      "chunks, and it survives restarts. Follow it with areaJob(id).",
   })
-  async prepareArea(@Args((_type) => RegionArgs) args: RegionArgs): Promise<AreaJob> {
-    return toAreaJob(await this.service().prepare(args));
+  async prepareArea(@Args((_type) => DatedRegionArgs) args: DatedRegionArgs): Promise<AreaJob> {
+    return toAreaJob(await this.service().prepare(args, regionBox(args)));
   }
 
   @Query((_returns) => AreaJob, { description: "A prepareArea job's state and progress (AREA_JOB_NOT_FOUND for an unknown id)" })

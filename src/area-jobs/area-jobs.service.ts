@@ -9,16 +9,29 @@
  * transaction, then the chunks are put on the queue. Each chunk runs through the terrain-map
  * path (stored results reused, the rest computed with the terrain classifier and stored with
  * their grid pieces) and is counted once in the job, however often it ran.
+ *
+ * A job works on the imagery that terrainFilter would read over its region: the date given,
+ * else the latest date covering it, else the undated source (issue 14); the job's `source` is
+ * that imagery's layer id, and a chunk is run with that layer's terrain maps.
  */
 import { randomUUID } from "node:crypto";
 import { ErrorCode } from "../errors/error-codes.js";
 import { GroundviewError } from "../errors/errors.js";
 import type { Metrics } from "../metrics/metrics.js";
+import type { Box } from "../geo/dated.js";
 import type { TileKey } from "../tiles/tile-math.js";
 import type { RegionInput, TerrainMapService } from "../terrain-map/terrain-map.service.js";
 import type { AreaJobQueue, ChunkMessage } from "./area-job.queue.js";
 import { type AreaJobRow, AreaJobStore } from "./area-job.store.js";
 import type { PrismaClient } from "../generated/prisma/client.js";
+
+/** The terrain maps of the imagery an area job works on. */
+export interface AreaMaps {
+  /** prepareArea: the maps of the imagery that answers over `box` for `date` (as terrainFilter picks it). */
+  at(date: string | null | undefined, box: Box, z?: number): Promise<TerrainMapService>;
+  /** A chunk: the maps of a job's source (a layer id); undefined when this process does not serve it. */
+  of(source: string): Promise<TerrainMapService | undefined>;
+}
 
 export interface AreaJobLimits {
   maxTiles: number;
@@ -44,7 +57,7 @@ export class AreaJobsService {
 
   constructor(
     prisma: PrismaClient,
-    private readonly maps: TerrainMapService,
+    private readonly maps: AreaMaps,
     private readonly queue: AreaJobQueue,
     private readonly metrics: Metrics,
     private readonly limits: AreaJobLimits,
@@ -67,8 +80,10 @@ export class AreaJobsService {
     return this.queue.stop();
   }
 
-  async prepare(a: RegionInput): Promise<AreaJobRow> {
-    const region = await this.maps.region(a, { maxTiles: this.limits.maxTiles, setting: "AREA_JOB_MAX_TILES" });
+  /** `box`: the region's bounding box, by which its imagery is picked (with `date`). */
+  async prepare(a: RegionInput & { date?: string | null }, box: Box): Promise<AreaJobRow> {
+    const maps = await this.maps.at(a.date, box, a.zoom ?? undefined);
+    const region = await maps.region(a, { maxTiles: this.limits.maxTiles, setting: "AREA_JOB_MAX_TILES" });
     const { x0, x1, y0, y1 } = region.scope;
     const keys = region.parcel ? await this.store.tilesTouching(region.area.json, region.z, { x0, x1, y0, y1 }) : region.keys;
     const pending = await this.store.pendingTiles();
@@ -82,11 +97,11 @@ export class AreaJobsService {
     const id = randomUUID();
     const chunks = chunkTiles(keys, this.limits.chunkTiles);
     await this.store.create(
-      { id, source: this.maps.source, modelVersion: this.maps.modelVersion, zoom: region.z, area: JSON.parse(region.area.json) },
+      { id, source: maps.source, modelVersion: maps.modelVersion, zoom: region.z, area: JSON.parse(region.area.json) },
       chunks,
     );
     await this.enqueue(id, chunks.length);
-    this.log(`area job ${id}: ${keys.length} tiles at zoom ${region.z} in ${chunks.length} chunks`);
+    this.log(`area job ${id}: ${keys.length} tiles of ${maps.source} at zoom ${region.z} in ${chunks.length} chunks`);
     return (await this.store.get(id))!;
   }
 
@@ -105,10 +120,10 @@ export class AreaJobsService {
   private async runChunk(m: ChunkMessage): Promise<void> {
     const task = await this.store.chunk(m.jobId, m.chunk);
     if (!task || task.done) return;
-    if (task.source !== this.maps.source)
-      throw new Error(`area job ${m.jobId} is for source ${task.source}, this process serves ${this.maps.source}`);
+    const maps = await this.maps.of(task.source);
+    if (!maps) throw new Error(`area job ${m.jobId} is for imagery ${task.source}, which this process does not serve`);
     await this.store.markStarted(m.jobId);
-    const stats = await this.maps.analyseTiles(task.keys);
+    const stats = await maps.analyseTiles(task.keys);
     const outcome = {
       done: task.keys.length,
       withoutImagery: task.keys.length - stats.tilesAnalysed,
