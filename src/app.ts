@@ -23,7 +23,7 @@ import { formatError } from "./graphql/format-error.js";
 import { buildGroundviewSchema } from "./graphql/schema.js";
 import { createHttpServer } from "./http/server.js";
 import { Metrics } from "./metrics/metrics.js";
-import { TileService } from "./tile/tile.service.js";
+import { TileService } from "./tile-query/tile.service.js";
 import { createTileSource } from "./tiles/sources/source-factory.js";
 import { TileCache } from "./tiles/tile-cache.js";
 import { TileStore } from "./tiles/tile-store.js";
@@ -40,7 +40,7 @@ import { SimilarPlacesResolver } from "./similar-places/similar-places.resolver.
 import { TerrainChangeResolver } from "./terrain-change/terrain-change.resolver.js";
 import { TerrainFilterResolver } from "./terrain-filter/terrain-filter.resolver.js";
 import { TerrainSummaryResolver } from "./terrain-summary/terrain-summary.resolver.js";
-import { TileResolver } from "./tile/tile.resolver.js";
+import { TileResolver } from "./tile-query/tile.resolver.js";
 import { ValidatePhotoResolver } from "./validate-photo/validate-photo.resolver.js";
 import type { TileCache as TileCacheType } from "./tiles/tile-cache.js";
 import { latestSample, loadSample, sampleFiles, type SampleLoadReport } from "./tiles/sample-area.js";

@@ -7,7 +7,7 @@ import { LandscapeResolver } from "../landscape/landscape.resolver.js";
 import { SimilarPlacesResolver } from "../similar-places/similar-places.resolver.js";
 import { TerrainFilterResolver } from "../terrain-filter/terrain-filter.resolver.js";
 import { TerrainSummaryResolver } from "../terrain-summary/terrain-summary.resolver.js";
-import { TileResolver } from "../tile/tile.resolver.js";
+import { TileResolver } from "../tile-query/tile.resolver.js";
 import { ValidatePhotoResolver } from "../validate-photo/validate-photo.resolver.js";
 
 /**
