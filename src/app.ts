@@ -35,7 +35,7 @@ import { TerrainChangeService } from "./terrain-change/terrain-change.service.js
 import { ImageryService } from "./imagery/imagery.service.js";
 import { AreaJobsResolver } from "./area-jobs/area-jobs.resolver.js";
 import { ImageryResolver } from "./imagery/imagery.resolver.js";
-import { LandscapeResolver } from "./landscape/landscape.resolver.js";
+import { LandscapeResolver } from "./landscape-query/landscape.resolver.js";
 import { SimilarPlacesResolver } from "./similar-places/similar-places.resolver.js";
 import { TerrainChangeResolver } from "./terrain-change/terrain-change.resolver.js";
 import { TerrainFilterResolver } from "./terrain-filter/terrain-filter.resolver.js";

@@ -1,4 +1,8 @@
-/** The house's layout (issue 15): no two folders of src/ import each other. */
+/**
+ * The house's layout (issue 15): no two folders of src/ import each other, and no feature (a
+ * folder with a GraphQL resolver) imports another feature; what features share lives in folders
+ * without resolvers (terrain/, geo/, landscape/, analysis/, terrain-map/, tiles/, util/ ...).
+ */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
@@ -36,8 +40,21 @@ function importGraph(): Map<string, Set<string>> {
 
 test("no two folders of src/ import each other", () => {
   const graph = importGraph();
-  assert.ok(graph.get("graphql")?.has("landscape"), "the graph is read (graphql/schema.ts lists the resolvers)");
+  assert.ok(graph.get("graphql")?.has("landscape-query"), "the graph is read (graphql/schema.ts lists the resolvers)");
   const mutual: string[] = [];
   for (const [a, tos] of graph) for (const b of tos) if (a < b && graph.get(b)?.has(a)) mutual.push(`${a} <-> ${b}`);
   assert.deepEqual(mutual, []);
+});
+
+test("no feature imports another feature", () => {
+  const graph = importGraph();
+  const features = new Set(
+    readdirSync(SRC).filter(
+      (d) => statSync(path.join(SRC, d)).isDirectory() && readdirSync(path.join(SRC, d)).some((f) => f.endsWith(".resolver.ts")),
+    ),
+  );
+  assert.ok(features.has("terrain-change") && features.has("landscape-query") && !features.has("landscape"), [...features].join(", "));
+  const crossing: string[] = [];
+  for (const [a, tos] of graph) for (const b of tos) if (features.has(a) && features.has(b)) crossing.push(`${a} -> ${b}`);
+  assert.deepEqual(crossing, []);
 });

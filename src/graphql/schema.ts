@@ -3,7 +3,7 @@ import { buildSchema } from "type-graphql";
 import { AreaJobsResolver } from "../area-jobs/area-jobs.resolver.js";
 import { ImageryResolver } from "../imagery/imagery.resolver.js";
 import { TerrainChangeResolver } from "../terrain-change/terrain-change.resolver.js";
-import { LandscapeResolver } from "../landscape/landscape.resolver.js";
+import { LandscapeResolver } from "../landscape-query/landscape.resolver.js";
 import { SimilarPlacesResolver } from "../similar-places/similar-places.resolver.js";
 import { TerrainFilterResolver } from "../terrain-filter/terrain-filter.resolver.js";
 import { TerrainSummaryResolver } from "../terrain-summary/terrain-summary.resolver.js";

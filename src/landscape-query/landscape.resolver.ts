@@ -1,8 +1,8 @@
 import { Args, Query, Resolver } from "type-graphql";
 import type { DatedLookup } from "../geo/dated.js";
-import type { LandscapeService } from "./landscape.service.js";
-import { LandscapeArgs } from "./landscape.args.js";
-import { Landscape } from "./landscape.type.js";
+import type { LandscapeService } from "../landscape/landscape.service.js";
+import { LandscapeArgs } from "../landscape/landscape.args.js";
+import { Landscape } from "../landscape/landscape.type.js";
 
 @Resolver((_of) => Landscape)
 export class LandscapeResolver {
