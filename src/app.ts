@@ -224,6 +224,8 @@ export async function startApp(settings: Settings): Promise<App> {
         rateLimits,
         maxTilesPerBox: settings.terrainFilterMaxTiles,
         probe: costProbe,
+        costlyCost: settings.costlyOperationCost,
+        costlyConcurrency: settings.clientCostlyConcurrency,
       }),
     ],
   });

@@ -18,7 +18,7 @@ import { COST } from "../src/limits/query-cost.js";
 import { tileBBox } from "../src/tiles/tile-math.js";
 import { createTestDatabase, SERVER_URL } from "./helpers/databases.js";
 import { makeTile } from "./helpers/fixtures.js";
-import { type FakeUpstream, serveBytes, startUpstream } from "./helpers/tile-server.js";
+import { type FakeUpstream, serveBytes, sleep, startUpstream } from "./helpers/tile-server.js";
 import { gql, startTestApp } from "./helpers/app.js";
 import { startServiceProcess } from "./helpers/service-process.js";
 
@@ -193,6 +193,49 @@ describe("limits", () => {
   });
 });
 
+describe("one client's costly operations run one at a time", () => {
+  test("three costly boxes of one client are analysed one after another; another client's box is not held up", async () => {
+    const { up, app, close } = await startService({
+      QUERY_MAX_COST: "100000",
+      RATE_LIMIT_ANONYMOUS_PER_MINUTE: "1000000",
+      TRUST_PROXY: "1",
+    });
+    try {
+      const tile = await makeTile("jpeg");
+      // Which box each upstream fetch belongs to (x decides it), and which boxes are being fetched at once.
+      const active = new Map<number, number>();
+      let overlaps = 0;
+      up.setBehaviour(async (req, res) => {
+        const x = Number((req.url ?? "").split("/")[2]);
+        const b = Math.floor((x - X0) / 10);
+        active.set(b, (active.get(b) ?? 0) + 1);
+        if ([...active.entries()].some(([k, n]) => k !== b && k < 3 && b < 3 && n > 0)) overlaps++;
+        await sleep(30);
+        active.set(b, active.get(b)! - 1);
+        res.writeHead(200, { "content-type": "image/jpeg" });
+        res.end(tile);
+      });
+      const boxQuery = (dx: number) => `{ terrainFilter(bbox: ${box(3, dx)}, terrain: [WATER], zoom: ${Z}) { tilesAnalysed } }`;
+      const one = { "x-forwarded-for": "10.0.0.1" };
+      const [a, b, c] = await Promise.all([0, 10, 20].map((dx) => post(app, boxQuery(dx), one)));
+      for (const r of [a, b, c]) assert.equal(r.body.data?.terrainFilter.tilesAnalysed, 9, JSON.stringify(r.body.errors));
+      assert.equal(overlaps, 0, "no two of the client's boxes were fetched at the same time");
+      // The gate is per client: another client's box runs beside the first client's queue, and is
+      // answered before the second box of that queue.
+      const done: string[] = [];
+      const queued = [40, 50].map((dx) => post(app, boxQuery(dx), one).then(() => done.push(`first client ${dx}`)));
+      await sleep(5);
+      const other = await post(app, boxQuery(30), { "x-forwarded-for": "10.0.0.2" });
+      done.push("other client");
+      assert.equal(other.body.data?.terrainFilter.tilesAnalysed, 9);
+      await Promise.all(queued);
+      assert.notEqual(done.at(-1), "other client", done.join(", "));
+    } finally {
+      await close();
+    }
+  });
+});
+
 describe("rate limits and API keys", () => {
   let app: App;
   let close: () => Promise<void>;
@@ -326,3 +369,26 @@ describe(
     });
   },
 );
+
+describe("KeyedGate", () => {
+  test("per key at most `limit` holders, in order; other keys do not wait; a release counts once", async () => {
+    const { KeyedGate } = await import("../src/util/keyed-gate.js");
+    const gate = new KeyedGate(1);
+    const order: string[] = [];
+    const r1 = await gate.acquire("a");
+    const second = gate.acquire("a").then((r) => (order.push("a2"), r));
+    const third = gate.acquire("a").then((r) => (order.push("a3"), r));
+    const b = await gate.acquire("b");
+    order.push("b");
+    assert.deepEqual(gate.load("a"), { active: 1, waiting: 2 });
+    r1();
+    r1();
+    const r2 = await second;
+    assert.deepEqual(gate.load("a"), { active: 1, waiting: 1 }, "a second release of the same holder changes nothing");
+    r2();
+    (await third)();
+    b();
+    assert.deepEqual(order, ["b", "a2", "a3"]);
+    assert.deepEqual(gate.load("a"), { active: 0, waiting: 0 });
+  });
+});

@@ -66,6 +66,10 @@ export interface Settings {
   readonly queryMaxCost: number;
   /** Cost units a minute for clients without an API key (0: unlimited). */
   readonly rateLimitAnonymousPerMinute: number;
+  /** Operations of at least this estimated cost are "costly": one client runs at most clientCostlyConcurrency of them at once. */
+  readonly costlyOperationCost: number;
+  /** How many costly operations one client may run at once; its others wait their turn (0: no limit). */
+  readonly clientCostlyConcurrency: number;
   /** Quota of a new API key unless the CLI is given one. */
   readonly rateLimitKeyPerMinute: number;
   /** Take the client address from X-Forwarded-For (behind a proxy you run). */
@@ -174,6 +178,8 @@ export function loadSettings(env: Env = process.env): Settings {
     queryMaxCost: int(env, "QUERY_MAX_COST", 1000, 1, 100_000_000),
     rateLimitAnonymousPerMinute: int(env, "RATE_LIMIT_ANONYMOUS_PER_MINUTE", 10_000, 0, 1_000_000_000),
     rateLimitKeyPerMinute: int(env, "RATE_LIMIT_KEY_PER_MINUTE", 60_000, 1, 1_000_000_000),
+    costlyOperationCost: int(env, "COSTLY_OPERATION_COST", 100, 1, 100_000_000),
+    clientCostlyConcurrency: int(env, "CLIENT_COSTLY_CONCURRENCY", 1, 0, 1000),
     trustProxy: ["1", "true", "yes"].includes((env.TRUST_PROXY ?? "").toLowerCase()),
   });
 }

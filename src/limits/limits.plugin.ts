@@ -16,6 +16,7 @@ import { GroundviewError } from "../errors/errors.js";
 import type { Charge, Client, RateLimits } from "./rate-limits.js";
 import { rateLimitedError } from "./rate-limits.js";
 import { type CostProbe, estimateCost } from "./query-cost.js";
+import { KeyedGate } from "../util/keyed-gate.js";
 
 /** What graphql-armor enforces (the token limit is the parser's, the cost limit ours). */
 export interface ArmorLimits {
@@ -31,6 +32,8 @@ export interface RequestLimits {
   charge?: Charge;
   /** Set when the request was refused before execution. */
   status?: number;
+  /** Releases the client's costly-operation slot (held from before execution to the response). */
+  release?: () => void;
 }
 
 /**
@@ -81,11 +84,19 @@ export function costLimitPlugin<C extends { limits?: RequestLimits }>(o: {
   /** Undefined when the models are not loaded: model fields then fail on their own, cheaply. */
   probe: CostProbe | undefined;
   maxTilesPerBox: number;
+  /** Per client, costly operations (estimated cost >= costlyCost) run `costlyConcurrency` at a time (0: unlimited). */
+  costlyCost?: number;
+  costlyConcurrency?: number;
 }): ApolloServerPlugin<C> {
   const probe: CostProbe = o.probe ?? NO_MODELS;
+  // One client flooding costly operations queues behind itself instead of taking every core from the others.
+  const gate = o.costlyConcurrency ? new KeyedGate(o.costlyConcurrency) : undefined;
   return {
     async requestDidStart() {
       return {
+        async willSendResponse({ contextValue }) {
+          contextValue.limits?.release?.();
+        },
         async didResolveOperation({ schema, document, operation, request, contextValue }) {
           const limits = contextValue.limits;
           if (!limits || !operation) return;
@@ -110,6 +121,7 @@ export function costLimitPlugin<C extends { limits?: RequestLimits }>(o: {
             limits.status = 429;
             throw rateLimitedError(charge, est.total);
           }
+          if (gate && est.total >= (o.costlyCost ?? 100)) limits.release = await gate.acquire(limits.client.id);
         },
       };
     },
