@@ -85,7 +85,17 @@ export class TerrainChangeService {
     const threshold = a.minConfidence ?? spec?.threshold ?? GRID_ONLY_CONFIDENCE;
     let detected: Map<string, Float32Array> | undefined;
     if (spec) {
-      const r = await this.detector!.detect(await this.pairs(both, from.layer, to.layer));
+      const refs = both.map((key) => {
+        const id = tileKeyString(key);
+        return { id, key, beforeHash: before.get(id)!.analysis.tileHash, afterHash: after.get(id)!.analysis.tileHash };
+      });
+      const r = await this.detector!.detect(refs, (missing) =>
+        this.pairs(
+          missing.map((m) => m.key),
+          from.layer,
+          to.layer,
+        ),
+      );
       detected = r.change;
       computed += r.computed;
     }
