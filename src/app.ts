@@ -9,7 +9,7 @@ import { TileAnalysisService } from "./analysis/tile-analysis.service.js";
 import { ErrorCode } from "./errors/error-codes.js";
 import { GroundviewError } from "./errors/errors.js";
 import type { GraphQLContext } from "./graphql/context.js";
-import type { Dated, DatedLookup } from "./geo/dated.js";
+import type { Box, Dated, DatedLookup } from "./geo/dated.js";
 import { ModelRegistry } from "./inference/model-registry.js";
 import { LandscapeService } from "./landscape/landscape.service.js";
 import { SimilarPlacesService } from "./similar-places/similar-places.service.js";
@@ -42,7 +42,6 @@ import { TerrainFilterResolver } from "./terrain-filter/terrain-filter.resolver.
 import { TerrainSummaryResolver } from "./terrain-summary/terrain-summary.resolver.js";
 import { TileResolver } from "./tile-query/tile.resolver.js";
 import { ValidatePhotoResolver } from "./validate-photo/validate-photo.resolver.js";
-import type { TileCache as TileCacheType } from "./tiles/tile-cache.js";
 import { latestSample, loadSample, sampleFiles, type SampleLoadReport } from "./tiles/sample-area.js";
 import { ApiKeyStore } from "./limits/api-keys.js";
 import { armorProtections, costLimitPlugin, databaseCostProbe } from "./limits/limits.plugin.js";
@@ -54,7 +53,7 @@ export const DEFAULT_ZOOM = 17;
 /** The services that need the models (of the undated source); absent when models/ could not be loaded. */
 export interface ModelServices {
   /** The layer's imagery (its tile cache) and per-tile model results. */
-  tiles: TileCacheType;
+  tiles: TileCache;
   analysis: TileAnalysisService;
   landscape: LandscapeService;
   terrainFilter: TerrainFilterService;
@@ -129,18 +128,21 @@ export async function startApp(settings: Settings): Promise<App> {
     modelError = `models could not be loaded from ${settings.modelsDir}: ${(err as Error).message}`;
     console.error(modelError);
   }
-  // Area jobs work on the imagery terrainFilter would read (a date's layer, or the undated source's).
+  const noModels = () => new GroundviewError(ErrorCode.MODEL_UNAVAILABLE, "the models are not loaded; see the service log");
   let imageryRef: ImageryService<LayerServices> | undefined;
+  /** The services of the imagery that answers over a box (a date's, the latest covering it, or the undated source's). */
+  const layerAt = async (date: string | null | undefined, box: Box, z?: number, field?: string) => {
+    const layer = await imageryRef!.servicesAt(date, box, z, field);
+    if (!layer) throw noModels();
+    return layer;
+  };
+  // Area jobs work on the imagery terrainFilter would read (a date's layer, or the undated source's).
   const areaMaps = (undated: TerrainMapService): AreaMaps => ({
-    at: async (date, box, z) => {
-      const l = await imageryRef!.servicesAt(date, box, z);
-      if (!l) throw new GroundviewError(ErrorCode.MODEL_UNAVAILABLE, "the models are not loaded; see the service log");
-      return l.value.terrainMap;
-    },
+    at: async (date, box, z) => (await layerAt(date, box, z)).value.terrainMap,
     of: async (source) => {
       if (source === undated.source) return undated;
       const date = dateOfLayer(tileCache.source.id, source);
-      const info = date && (await imageryRef!.layers.resolve(date, [-180, -90, 180, 90]).catch(() => undefined));
+      const info = date && (await imageryRef!.layers.dated(date).catch(() => undefined));
       return info ? imageryRef!.servicesOf(info)?.terrainMap : undefined;
     },
   });
@@ -172,16 +174,9 @@ export async function startApp(settings: Settings): Promise<App> {
   });
   const costProbe =
     models && databaseCostProbe(db.prisma, tileCache.source.id, registry!.version, (lat) => models.landscape.defaultZoom(lat));
-  const noModels = () => new GroundviewError(ErrorCode.MODEL_UNAVAILABLE, "the models are not loaded; see the service log");
   const modelServices = (): ModelServices => {
     if (!models) throw noModels();
     return models;
-  };
-  /** The services of the imagery that answers over a box (a date's, the latest covering it, or the undated source's). */
-  const layerAt = async (date: string | null | undefined, box: [number, number, number, number], z?: number, field?: string) => {
-    const layer = await imagery.servicesAt(date, box, z, field);
-    if (!layer) throw noModels();
-    return layer;
   };
   const pick =
     <T>(f: (l: LayerServices) => T): DatedLookup<T> =>

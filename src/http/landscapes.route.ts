@@ -26,7 +26,7 @@ export async function serveLandscape(
     const version = decodeURIComponent(m[1]);
     const key = { z: Number(m[2]), x: Number(m[3]), y: Number(m[4]) };
     // A dated landscape's URL names its date; without one, the undated source's (URLs are immutable: no "latest").
-    const info = date === null ? undefined : await imagery.layers.resolve(date, [-180, -90, 180, 90]);
+    const info = date === null ? undefined : await imagery.layers.dated(date);
     const analysis = info ? imagery.servicesOf(info)!.analysis : models.analysis;
     const a = await analysis.stored(key, version);
     const image = a && (await analysis.image(a));

@@ -65,19 +65,19 @@ async function tileJson(d: HttpDeps, date: string | null): Promise<Record<string
   const layers = await d.imagery.layers.list();
   const dates = layers.map((l) => ({ date: l.date, bounds: l.bounds, minzoom: l.minZoom, maxzoom: l.maxZoom, tiles: l.tiles }));
   if (date !== null) {
-    const info = await d.imagery.layers.resolve(date, [-180, -90, 180, 90]);
-    const s = d.imagery.cacheOf(info!).source;
+    const info = await d.imagery.layers.dated(date);
+    const s = d.imagery.cacheOf(info).source;
     return {
       tilejson: "3.0.0",
-      name: `Groundview satellite (${d.tileCache.source.id}, ${info!.date})`,
+      name: `Groundview satellite (${d.tileCache.source.id}, ${info.date})`,
       scheme: "xyz",
-      tiles: [`${d.baseUrl()}/tiles/satellite/{z}/{x}/{y}?date=${info!.date}`],
+      tiles: [`${d.baseUrl()}/tiles/satellite/{z}/{x}/{y}?date=${info.date}`],
       minzoom: s.zoom.minZoom,
       maxzoom: s.zoom.maxZoom,
       bounds: s.bounds,
       attribution: s.attribution,
       center: centreOf(s.bounds!),
-      date: info!.date,
+      date: info.date,
       dates,
     };
   }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Layer } from "../imagery/imagery.service.js";
+import type { Dated } from "../geo/dated.js";
 import type { TileCache } from "../tiles/tile-cache.js";
 import type { TileKey } from "../tiles/tile-math.js";
 import { sendError, sendImage } from "./respond.js";
@@ -16,7 +16,7 @@ export const TILE_ROUTE = /^\/tiles\/satellite\/(\d{1,2})\/(\d{1,8})\/(\d{1,8})(
 export async function serveTile(
   req: IncomingMessage,
   res: ServerResponse,
-  cacheFor: (key: TileKey) => Promise<Layer<TileCache>>,
+  cacheFor: (key: TileKey) => Promise<Dated<TileCache>>,
   match: RegExpExecArray,
 ): Promise<number> {
   try {

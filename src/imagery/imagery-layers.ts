@@ -11,6 +11,7 @@
 import { ErrorCode } from "../errors/error-codes.js";
 import { GroundviewError } from "../errors/errors.js";
 import type { PrismaClient } from "../generated/prisma/client.js";
+import type { Box } from "../geo/dated.js";
 import { dateOfLayer, layerId, parseImageryDate } from "./imagery-date.js";
 
 export interface ImageryLayerInfo {
@@ -24,8 +25,6 @@ export interface ImageryLayerInfo {
   file: string | null;
   importedAt: Date;
 }
-
-export type Box = [number, number, number, number];
 
 const LAYER_LIST_TTL_MS = 5000;
 
@@ -55,30 +54,31 @@ export class ImageryLayers {
     return (await this.list()).filter((l) => intersects(l.bounds, box));
   }
 
+  /** The layer of a date (checked: INVALID_DATE; IMAGERY_DATE_NOT_FOUND when the source has none of it). */
+  async dated(date: string, field = "date"): Promise<ImageryLayerInfo> {
+    const d = parseImageryDate(date, field);
+    const layers = await this.list();
+    const found = layers.find((l) => l.date === d);
+    if (found) return found;
+    // A date imported a moment ago by another process: read the catalogue again before refusing.
+    this.cached = undefined;
+    const fresh = (await this.list()).find((l) => l.date === d);
+    if (fresh) return fresh;
+    throw new GroundviewError(
+      ErrorCode.IMAGERY_DATE_NOT_FOUND,
+      `the source '${this.source}' has no imagery dated ${d}` +
+        (layers.length ? `; it has ${layers.map((l) => l.date).join(", ")}` : "; it has no dated imagery"),
+      { field, date: d, available: layers.map((l) => l.date) },
+    );
+  }
+
   /**
-   * The layer that answers: the given date's (checked and looked up), or without one the
-   * latest whose extent meets `box` at zoom `z`; undefined: the undated source.
+   * The layer that answers: the given date's (see dated), or without one the latest whose
+   * extent meets `box` at zoom `z`; undefined: the undated source.
    */
   async resolve(date: string | null | undefined, box: Box, z?: number, field = "date"): Promise<ImageryLayerInfo | undefined> {
-    const layers = await this.list();
-    if (date !== undefined && date !== null) {
-      const d = parseImageryDate(date, field);
-      const found = layers.find((l) => l.date === d);
-      if (!found) {
-        // A date imported a moment ago by another process: read the catalogue again before refusing.
-        this.cached = undefined;
-        const fresh = (await this.list()).find((l) => l.date === d);
-        if (fresh) return fresh;
-        throw new GroundviewError(
-          ErrorCode.IMAGERY_DATE_NOT_FOUND,
-          `the source '${this.source}' has no imagery dated ${d}` +
-            (layers.length ? `; it has ${layers.map((l) => l.date).join(", ")}` : "; it has no dated imagery"),
-          { field, date: d, available: layers.map((l) => l.date) },
-        );
-      }
-      return found;
-    }
-    return layers.find((l) => intersects(l.bounds, box) && (z === undefined || (z >= l.minZoom && z <= l.maxZoom)));
+    if (date !== undefined && date !== null) return this.dated(date, field);
+    return (await this.list()).find((l) => intersects(l.bounds, box) && (z === undefined || (z >= l.minZoom && z <= l.maxZoom)));
   }
 
   /** Forget the cached catalogue (after an import in this process). */

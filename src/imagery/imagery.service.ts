@@ -8,7 +8,8 @@
 import type { TileCache } from "../tiles/tile-cache.js";
 import type { FetchResult, TileSource } from "../tiles/sources/tile-source.js";
 import { tileBBox, type TileKey } from "../tiles/tile-math.js";
-import type { Box, ImageryLayerInfo, ImageryLayers } from "./imagery-layers.js";
+import type { Box, Dated } from "../geo/dated.js";
+import type { ImageryLayerInfo, ImageryLayers } from "./imagery-layers.js";
 
 /** What ImageryService needs of a layer's services (the app decides what they are). */
 export interface LayerBase {
@@ -34,12 +35,6 @@ export class StoredLayerSource implements TileSource {
   async fetch(): Promise<FetchResult> {
     return { kind: "missing" };
   }
-}
-
-export interface Layer<T> {
-  /** The date that answers; undefined: the undated source. */
-  date?: string;
-  value: T;
 }
 
 export class ImageryService<S extends LayerBase = LayerBase> {
@@ -80,13 +75,13 @@ export class ImageryService<S extends LayerBase = LayerBase> {
   }
 
   /** The tile cache that answers a tile: the date's, or the latest layer holding the tile, or the undated source's. */
-  async tileCache(date: string | null | undefined, key: TileKey): Promise<Layer<TileCache>> {
+  async tileCache(date: string | null | undefined, key: TileKey): Promise<Dated<TileCache>> {
     const info = await this.layers.resolve(date, tileBBox(key) as Box, key.z);
     return info ? { date: info.date, value: this.cacheOf(info) } : { value: this.base.cache };
   }
 
   /** The model services that answer a request over `box` (at zoom `z` when known). */
-  async servicesAt(date: string | null | undefined, box: Box, z?: number, field = "date"): Promise<Layer<S> | undefined> {
+  async servicesAt(date: string | null | undefined, box: Box, z?: number, field = "date"): Promise<Dated<S> | undefined> {
     const info = await this.layers.resolve(date, box, z, field);
     if (!info) return this.base.services && { value: this.base.services };
     const s = this.servicesOf(info);

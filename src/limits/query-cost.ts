@@ -32,6 +32,7 @@ import {
 } from "graphql";
 import { parseArea } from "../geo/area-input.js";
 import { tileForPoint, type TileKey, tilesInBox } from "../tiles/tile-math.js";
+import { isCalendarDate } from "../imagery/imagery-date.js";
 
 export const COST = Object.freeze({
   operation: 1,
@@ -116,7 +117,7 @@ async function pointCost(probe: CostProbe, a: Record<string, unknown>): Promise<
 }
 
 /** A date argument as the probe takes it (a malformed one: the resolver refuses it, cost as undated). */
-const dateArg = (v: unknown): string | undefined => (typeof v === "string" && /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : undefined);
+const dateArg = (v: unknown): string | undefined => (typeof v === "string" && isCalendarDate(v) ? v : undefined);
 
 /** The box of a GeoJSON area, or undefined for one the resolver will refuse (INVALID_GEOMETRY). */
 function areaBox(v: unknown): { west: number; south: number; east: number; north: number } | undefined {
