@@ -86,11 +86,11 @@ def main(argv=None) -> int:
     head = ChangeHead(model, cells=cells, width=args.width).to(device)
     if args.export:
         return export(head, out, models, manifest, spec, args)
-    prior_steps, history, best = 0, [], -1.0
+    prior_steps, history, best = 0, [], {"f1": -1.0}
     if args.resume and (out / "head.pt").exists():
         head.load_state_dict(torch.load(out / "head.pt", map_location=device))
         prev = read_json(out / "train.json")
-        prior_steps, history, best = prev["totalSteps"], prev["history"], prev["best"]["f1"]
+        prior_steps, history, best = prev["totalSteps"], prev["history"], prev["best"]
     data = data_root(args)
     ds = load_terrain(data, 224 if not args.dry_run else 48, cache_dir(runs))
     tr, va = split_masks(ds)
@@ -133,12 +133,12 @@ def main(argv=None) -> int:
             print(f"[change] step {res['step']} loss {res['loss']:.3f} threshold {pick['threshold']:.2f} "
                   f"P {pick['precision']:.3f} R {pick['recall']:.3f} F1 {pick['f1']:.3f} "
                   f"false {pick['falseChangeShare']:.3f} ({res['seconds']:.0f}s)", flush=True)
-            if pick["f1"] > best:
-                best = pick["f1"]
+            if pick["f1"] > best["f1"]:
+                best = pick
                 torch.save(head.state_dict(), out / "head.pt")
                 write_json(out / "best.json", {"step": res["step"], "scores": scores, "chosen": pick})
             write_json(out / "train.json", {"totalSteps": prior_steps + step, "history": history,
-                                             "best": read_json(out / "best.json")["chosen"],
+                                             "best": best,
                                              "classifierVersion": manifest["version"], "width": args.width,
                                              "maxFalse": args.max_false, "dryRun": bool(args.dry_run)})
     return 0

@@ -54,7 +54,7 @@ export class AnalysisPipeline {
     end();
     this.metrics.analysisLookups.inc({ result: "computed" }, tiles.length);
     const now = new Date();
-    const results: TileAnalysis[] = tiles.map((t, i) => ({
+    return tiles.map((t, i) => ({
       ...this.terrainOf(t, probs[i], grids?.[i]),
       latent: [],
       image: new Uint8Array(),
@@ -62,7 +62,6 @@ export class AnalysisPipeline {
       computedAt: now,
       complete: false,
     }));
-    return results;
   }
 
   private terrainOf(t: CachedTile, probs: Float32Array, grid: Float32Array | undefined) {
@@ -109,7 +108,7 @@ export class AnalysisPipeline {
     end();
     this.metrics.analysisLookups.inc({ result: "computed" }, tiles.length);
     const now = new Date();
-    const results: TileAnalysis[] = tiles.map((t, i) => ({
+    return tiles.map((t, i) => ({
       ...this.terrainOf(t, probs[i], grids?.[i]),
       latent: Array.from(latents[i]),
       image: pngs[i],
@@ -117,7 +116,6 @@ export class AnalysisPipeline {
       computedAt: now,
       complete: true,
     }));
-    return results;
   }
 
   /**

@@ -2,7 +2,7 @@
  * Dated imagery in the service (issue 14): for each dated layer of the tile source, its own tile
  * cache and its own model services (analysis, landscapes, terrain maps), built on first use and
  * kept (there are as many as the catalogue has dates). The undated source keeps the services
- * built at start-up. `at(date, box)` picks the layer that answers (imagery-layers.ts: the date
+ * built at start-up. `servicesAt(date, box)` picks the layer that answers (imagery-layers.ts: the date
  * given, else the latest covering the request, else the undated source).
  */
 import type { TileCache } from "../tiles/tile-cache.js";
