@@ -126,8 +126,9 @@ const fmtPoint = (lat, lon) => `${lat.toFixed(5)}, ${lon.toFixed(5)}`;
 
 // ---------------------------------------------------------------- map
 
-/** terrainChange polygons, coloured by transition: filled with the new terrain's colour, outlined in the old one's. */
+/** A MapLibre expression: the colour of the terrain named by a feature's `prop`. */
 const terrainColour = (prop) => ["match", ["get", prop], ...TERRAINS.flatMap((t) => [t, TERRAIN_COLOURS[t]]), "#ffffff"];
+/** terrainChange polygons, coloured by transition: filled with the new terrain's colour, outlined in the old one's. */
 const CHANGE_LAYERS = [
   { id: "change-fill", type: "fill", source: "change", paint: { "fill-color": terrainColour("toTerrain"), "fill-opacity": 0.55 } },
   { id: "change-line", type: "line", source: "change", paint: { "line-color": terrainColour("fromTerrain"), "line-width": 3 } },
@@ -180,7 +181,7 @@ const map = new maplibregl.Map({
         type: "fill",
         source: "terrain",
         paint: {
-          "fill-color": ["match", ["get", "terrain"], ...TERRAINS.flatMap((t) => [t, TERRAIN_COLOURS[t]]), "#ffffff"],
+          "fill-color": terrainColour("terrain"),
           "fill-opacity": 0.45,
         },
       },
@@ -189,7 +190,7 @@ const map = new maplibregl.Map({
         type: "line",
         source: "terrain",
         paint: {
-          "line-color": ["match", ["get", "terrain"], ...TERRAINS.flatMap((t) => [t, TERRAIN_COLOURS[t]]), "#ffffff"],
+          "line-color": terrainColour("terrain"),
           "line-width": 1.5,
         },
       },
