@@ -40,7 +40,10 @@ describe("embedded database thread", () => {
     assert.equal(r.rows[0].n, 6_250_000);
     // The statement must be long enough for the check to mean something (in-process it blocks the whole time).
     assert.ok(took > 150, `the statement took only ${took.toFixed(0)} ms`);
-    assert.ok(worstGap < Math.min(100, took / 2), `the event loop stalled ${worstGap.toFixed(0)} ms during a ${took.toFixed(0)} ms statement`);
+    assert.ok(
+      worstGap < Math.min(100, took / 2),
+      `the event loop stalled ${worstGap.toFixed(0)} ms during a ${took.toFixed(0)} ms statement`,
+    );
   });
 
   test("statements run in the order issued", async () => {
