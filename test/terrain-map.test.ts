@@ -13,6 +13,8 @@ import { VectorTile } from "@mapbox/vector-tile";
 import { area as turfArea, booleanWithin, buffer, polygon } from "@turf/turf";
 import Pbf from "pbf";
 import type { App } from "../src/app.js";
+import { boxAreas } from "../src/terrain-map/box-areas.js";
+import { type MergedArea, TerrainMapStore } from "../src/terrain-map/terrain-map.store.js";
 import { tileBoundsGeometry } from "../src/tiles/tile-math.js";
 import { createTestDatabase, MODES, skipReason, type TestDatabase } from "./helpers/databases.js";
 import { makeTileDirectory } from "./helpers/fixtures.js";
@@ -222,6 +224,50 @@ for (const mode of MODES) {
       assert.match(tj.tiles[0], /\/tiles\/terrain\/\{z\}\/\{x\}\/\{y\}\.mvt$/);
       assert.equal(tj.vector_layers[0].id, "terrain");
       assert.equal((await fetch(`${app.url}/tiles/terrain/${Z}/99999999/1.mvt`)).status, 400);
+    });
+
+    test("a box's areas merged from the grids are the areas PostGIS merges from the stored pieces", async () => {
+      const models = app.models!;
+      const store = new TerrainMapStore(app.db.prisma);
+      await store.init();
+      const classes = models.analysis.models.manifest.models.terrainClassifier.classes;
+      // Tiles X0+1..X0+4 and rows Y0..Y0+3 (the tile of the terrain-only test, in row Y0+5, stays unanalysed).
+      const [gw, gn] = corner(X0 + 1, Y0);
+      const [ge, gs] = corner(X0 + 5, Y0 + 4);
+      const boxes: [number, number, number, number][] = [
+        [gw + 1e-6, gs + 1e-6, ge - 1e-6, gn - 1e-6], // tile edges just inside (the bench's boxes)
+        [gw, gs, ge, gn], // exactly on tile edges
+        [lerp(gw, ge, 0.13), lerp(gs, gn, 0.21), lerp(gw, ge, 0.77), lerp(gs, gn, 0.93)], // through cells
+        [lerp(gw, ge, 0.4), lerp(gs, gn, 0.4), lerp(gw, ge, 0.47), lerp(gs, gn, 0.45)], // inside one tile
+      ];
+      const key = (a: MergedArea) => [a.terrain, Math.round(a.areaSqm), a.meanConfidence, a.cellCount, a.tileCount];
+      const order = (xs: MergedArea[]) => [...xs].sort((p, q) => String(key(p)).localeCompare(String(key(q))));
+      let compared = 0;
+      for (const [bw, bs, be, bn] of boxes) {
+        const region = await models.terrainMap.region({ bbox: { west: bw, south: bs, east: be, north: bn }, zoom: Z });
+        const stats = await models.terrainMap.analyseTiles(region.keys);
+        for (const [terrains, minConfidence, minAreaSqm] of [
+          [ALL.map((t) => t.toLowerCase()), 0, 0],
+          [["forest", "water", "field", "grass"], 0.4, 0],
+          [classes, 0.2, 2000],
+        ] as [string[], number, number][]) {
+          const sql = order(await store.areas(region.scope, region.area.json, terrains, minConfidence, minAreaSqm));
+          const js = order(
+            boxAreas({ ...region.scope, grids: stats.grids, box: [bw, bs, be, bn], classes, terrains, minConfidence, minAreaSqm }),
+          );
+          assert.equal(js.length, sql.length, `as many areas (box ${[bw, bs, be, bn]}, ${terrains}, ${minConfidence})`);
+          for (let i = 0; i < js.length; i++) {
+            const [a, b] = [js[i], sql[i]];
+            assert.deepEqual([a.terrain, a.cellCount, a.tileCount], [b.terrain, b.cellCount, b.tileCount]);
+            assert.ok(Math.abs(a.meanConfidence - b.meanConfidence) < 1e-9);
+            // Parallels as edges here, geodesics in PostGIS: within 0.1 % on polygons of a few km.
+            assert.ok(Math.abs(a.areaSqm - b.areaSqm) <= 1e-3 * b.areaSqm, `${a.areaSqm} vs ${b.areaSqm}`);
+            assert.ok(Math.abs(turfArea(a.geometry as never) - turfArea(b.geometry as never)) <= 1e-6 * b.areaSqm + 1, "the same outline");
+            compared++;
+          }
+        }
+      }
+      assert.ok(compared > 30, `${compared} areas compared`);
     });
   });
 }

@@ -22,8 +22,9 @@ export class TerrainFilterService {
 
   async filter(a: TerrainFilterArgs): Promise<TerrainAreaConnection> {
     const region = await this.maps.region(a);
-    const stats = await this.maps.analyseTiles(region.keys);
-    const merged = await this.maps.areas(region, [...new Set(a.terrain)], a.minConfidence, a.minAreaSqm);
+    // A box is merged from the grids in memory, so the new rows are written behind the answer.
+    const stats = await this.maps.analyseTiles(region.keys, { writeBehind: !region.parcel });
+    const merged = await this.maps.areas(region, stats, [...new Set(a.terrain)], a.minConfidence, a.minAreaSqm);
     const areas: TerrainArea[] = merged.map((m) => ({ ...m, terrain: m.terrain as Terrain }));
     areas.sort((p, q) => q.areaSqm - p.areaSqm || p.terrain.localeCompare(q.terrain) || q.meanConfidence - p.meanConfidence);
     const start = a.after ? decodeCursor(a.after) + 1 : 0;

@@ -9,6 +9,8 @@ import { GroundviewError, outOfRange } from "../errors/errors.js";
 import { boxArea, invalidArea, type ParsedArea, parseArea } from "../geo/area-input.js";
 import type { PrismaClient } from "../generated/prisma/client.js";
 import { keysInRange, type TileKey, tilesInBox, validateZoom, zoomForFootprint } from "../tiles/tile-math.js";
+import type { TerrainGrid } from "../terrain/grid.js";
+import { boxAreas } from "./box-areas.js";
 import { type MergedArea, type PieceScope, TerrainMapStore, type TerrainShare } from "./terrain-map.store.js";
 
 /** A box or a parcel, as the GraphQL arguments give it. */
@@ -31,6 +33,8 @@ export interface Region {
 export interface RegionStats {
   tilesAnalysed: number;
   tilesComputed: number;
+  /** The analysed tiles' terrain grids, by tile key string. */
+  grids: Map<string, TerrainGrid>;
 }
 
 const TERRAIN_MAP_LIMIT = (maxTiles: number) => ({ maxTiles, setting: "TERRAIN_FILTER_MAX_TILES" });
@@ -101,8 +105,25 @@ export class TerrainMapService {
     return { area, parcel, z, keys, scope };
   }
 
-  async areas(region: Region, terrains: string[], minConfidence: number, minAreaSqm: number): Promise<MergedArea[]> {
+  /**
+   * The merged areas of `terrains` in the region: for a box, from the analysed tiles' grids
+   * (box-areas.ts, no database work); for a parcel, in PostGIS from the stored pieces.
+   */
+  async areas(region: Region, stats: RegionStats, terrains: string[], minConfidence: number, minAreaSqm: number): Promise<MergedArea[]> {
+    if (!region.parcel) {
+      const [west, south, east, north] = region.area.bbox;
+      return boxAreas({
+        ...region.scope,
+        grids: stats.grids,
+        box: [west, south, east, north],
+        classes: this.classes,
+        terrains,
+        minConfidence,
+        minAreaSqm,
+      });
+    }
     await this.ready;
+    await this.analysis.flush();
     return this.store.areas(region.scope, region.area.json, terrains, minConfidence, minAreaSqm);
   }
 
@@ -132,12 +153,19 @@ export class TerrainMapService {
     return this.analysis.models.version;
   }
 
-  /** Analyses tiles (a region's, a vector tile's, an area job chunk's) and waits until their pieces are stored. */
-  async analyseTiles(keys: TileKey[]): Promise<RegionStats> {
+  /**
+   * Analyses tiles (a region's, a vector tile's, an area job chunk's); unless `writeBehind`,
+   * waits until their pieces are stored (what reads them from the database needs that).
+   */
+  async analyseTiles(keys: TileKey[], opts: { writeBehind?: boolean } = {}): Promise<RegionStats> {
     const results = await this.analysis.analyseMany(keys, { terrainOnly: true });
     let computed = 0;
-    for (const v of results.values()) if (!v.cached) computed++;
-    if (computed) await this.analysis.flush();
-    return { tilesAnalysed: results.size, tilesComputed: computed };
+    const grids = new Map<string, TerrainGrid>();
+    for (const [id, v] of results) {
+      grids.set(id, v.analysis.grid);
+      if (!v.cached) computed++;
+    }
+    if (computed && !opts.writeBehind) await this.analysis.flush();
+    return { tilesAnalysed: results.size, tilesComputed: computed, grids };
   }
 }

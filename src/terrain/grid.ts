@@ -146,74 +146,108 @@ export function pieceOutlines(g: TerrainGrid): { terrain: number; cells: number;
       inComp[i] = 1;
       conf += g.confidence[i] / 255;
     }
-    const has = (x: number, y: number) => x >= 0 && y >= 0 && x < side && y < side && inComp[y * side + x] === 1;
-    // Directed boundary edges with the piece on their right (x right, y down): clockwise on screen.
-    const starts = new Map<number, number[]>(); // vertex id -> edge ends (vertex ids)
-    const vid = (x: number, y: number) => y * (side + 1) + x;
-    const addEdge = (x0: number, y0: number, x1: number, y1: number) => {
-      const a = vid(x0, y0);
-      const list = starts.get(a) ?? [];
-      list.push(vid(x1, y1));
-      starts.set(a, list);
-    };
-    let edges = 0;
-    for (const i of comp) {
-      const x = i % side;
-      const y = Math.floor(i / side);
-      if (!has(x, y - 1)) (addEdge(x, y, x + 1, y), edges++);
-      if (!has(x + 1, y)) (addEdge(x + 1, y, x + 1, y + 1), edges++);
-      if (!has(x, y + 1)) (addEdge(x + 1, y + 1, x, y + 1), edges++);
-      if (!has(x - 1, y)) (addEdge(x, y + 1, x, y), edges++);
-    }
-    const xy = (v: number): [number, number] => [v % (side + 1), Math.floor(v / (side + 1))];
-    const rings: [number, number][][] = [];
-    while (edges > 0) {
-      // Start where the ring is not pinched (one way on), so that closing the ring there is right.
-      const open = [...starts.entries()];
-      const [start] = open.find(([, l]) => l.length === 1) ?? open.find(([, l]) => l.length)!;
-      const ring: [number, number][] = [xy(start)];
-      let prev = start;
-      let cur = starts.get(start)!.pop()!;
-      edges--;
-      while (cur !== start || ring.length < 2) {
-        ring.push(xy(cur));
-        const next = starts.get(cur)!;
-        let pick = 0;
-        if (next.length > 1) {
-          // A pinch (two cells of the piece touch at a corner, and it is connected elsewhere, so
-          // the outline and a hole meet there): turn left, away from the piece, so that the
-          // outer ring and the hole's ring each pass the corner once (an OGC-valid polygon).
-          const [px, py] = xy(prev);
-          const [cx, cy] = xy(cur);
-          const dir = [cx - px, cy - py];
-          const left = [dir[1], -dir[0]];
-          pick = next.findIndex((n) => {
-            const [nx, ny] = xy(n);
-            return nx - cx === left[0] && ny - cy === left[1];
-          });
-          if (pick < 0) pick = 0;
-        }
-        prev = cur;
-        cur = next.splice(pick, 1)[0];
-        edges--;
-      }
-      ring.push(xy(start));
-      rings.push(ring);
-    }
-    // Shoelace in y-down coordinates: clockwise-on-screen outer rings have positive area here.
-    const area = (r: [number, number][]) => r.reduce((s, [x0, y0], k) => (k ? s + (r[k - 1][0] * y0 - x0 * r[k - 1][1]) : s), 0) / 2;
-    const outers = rings.filter((r) => area(r) > 0).map((r) => [r]);
-    for (const hole of rings.filter((r) => area(r) < 0)) {
-      // The cell beside the hole's first edge, outside the piece: inside exactly one outer ring.
-      const [[x0, y0], [x1, y1]] = hole;
-      const px = (x0 + x1) / 2 + (y1 - y0) / 2;
-      const py = (y0 + y1) / 2 - (x1 - x0) / 2;
-      const owner = outers.find(([o]) => inRing(o, px, py)) ?? outers[0];
-      owner.push(hole);
-    }
-    out.push({ terrain: g.labels[comp[0]], cells: comp.length, confidence: conf / comp.length, polygons: outers });
+    const polygons = cellOutlines(comp, side, (x, y) => x >= 0 && y >= 0 && x < side && y < side && inComp[y * side + x] === 1);
+    out.push({ terrain: g.labels[comp[0]], cells: comp.length, confidence: conf / comp.length, polygons });
   }
   return out;
+}
+
+/** A grid's pieces (4-connected cells of one terrain, in scan order): cell indices, terrain, mean confidence (0–1). */
+export function gridPieces(g: TerrainGrid): { terrain: number; cells: number[]; confidence: number }[] {
+  return components(g.labels, g.cells).map((comp) => {
+    let conf = 0;
+    for (const i of comp) conf += g.confidence[i] / 255;
+    return { terrain: g.labels[comp[0]], cells: comp, confidence: conf / comp.length };
+  });
+}
+
+/**
+ * The outline of a 4-connected set of cells (`comp`, indices into a raster `width` cells wide;
+ * `has(x, y)` says whether a cell is in it) as polygons: outer ring first, then its holes,
+ * rings closed, in [x, y] cell-corner coordinates (y down), a vertex at every cell corner.
+ */
+export function cellOutlines(
+  comp: ArrayLike<number> & Iterable<number>,
+  width: number,
+  has: (x: number, y: number) => boolean,
+): [number, number][][][] {
+  // Directed boundary edges with the cells on their right (x right, y down): clockwise on screen.
+  const starts = new Map<number, number[]>(); // vertex id -> edge ends (vertex ids)
+  const vid = (x: number, y: number) => y * (width + 1) + x;
+  const addEdge = (x0: number, y0: number, x1: number, y1: number) => {
+    const a = vid(x0, y0);
+    const list = starts.get(a);
+    if (list) list.push(vid(x1, y1));
+    else starts.set(a, [vid(x1, y1)]);
+  };
+  let edges = 0;
+  for (const i of comp) {
+    const x = i % width;
+    const y = Math.floor(i / width);
+    if (!has(x, y - 1)) (addEdge(x, y, x + 1, y), edges++);
+    if (!has(x + 1, y)) (addEdge(x + 1, y, x + 1, y + 1), edges++);
+    if (!has(x, y + 1)) (addEdge(x + 1, y + 1, x, y + 1), edges++);
+    if (!has(x - 1, y)) (addEdge(x, y + 1, x, y), edges++);
+  }
+  const xy = (v: number): [number, number] => [v % (width + 1), Math.floor(v / (width + 1))];
+  const rings: [number, number][][] = [];
+  while (edges > 0) {
+    // Start where the ring is not pinched (one way on), so that closing the ring there is right.
+    let start = -1;
+    for (const [v, l] of starts) {
+      if (l.length === 1) {
+        start = v;
+        break;
+      }
+      if (start < 0 && l.length) start = v;
+    }
+    const ring: [number, number][] = [xy(start)];
+    let prev = start;
+    let cur = starts.get(start)!.pop()!;
+    if (!starts.get(start)!.length) starts.delete(start);
+    edges--;
+    while (cur !== start || ring.length < 2) {
+      ring.push(xy(cur));
+      const next = starts.get(cur)!;
+      let pick = 0;
+      if (next.length > 1) {
+        // A pinch (two cells of the piece touch at a corner, and it is connected elsewhere, so
+        // the outline and a hole meet there): turn left, away from the piece, so that the
+        // outer ring and the hole's ring each pass the corner once (an OGC-valid polygon).
+        const [px, py] = xy(prev);
+        const [cx, cy] = xy(cur);
+        const dir = [cx - px, cy - py];
+        const left = [dir[1], -dir[0]];
+        pick = next.findIndex((n) => {
+          const [nx, ny] = xy(n);
+          return nx - cx === left[0] && ny - cy === left[1];
+        });
+        if (pick < 0) pick = 0;
+      }
+      prev = cur;
+      cur = next.splice(pick, 1)[0];
+      if (!next.length) starts.delete(prev);
+      edges--;
+    }
+    ring.push(xy(start));
+    rings.push(ring);
+  }
+  // Shoelace in y-down coordinates: clockwise-on-screen outer rings have positive area here.
+  const area = (r: [number, number][]) => r.reduce((s, [x0, y0], k) => (k ? s + (r[k - 1][0] * y0 - x0 * r[k - 1][1]) : s), 0) / 2;
+  const outers = rings.filter((r) => area(r) > 0).map((r) => [r]);
+  for (const hole of rings.filter((r) => area(r) < 0)) {
+    if (outers.length === 1) {
+      outers[0].push(hole);
+      continue;
+    }
+    // The cell beside the hole's first edge, outside the piece: inside exactly one outer ring.
+    const [[x0, y0], [x1, y1]] = hole;
+    const px = (x0 + x1) / 2 + (y1 - y0) / 2;
+    const py = (y0 + y1) / 2 - (x1 - x0) / 2;
+    const owner = outers.find(([o]) => inRing(o, px, py)) ?? outers[0];
+    owner.push(hole);
+  }
+  return outers;
 }
 
 function inRing(r: [number, number][], x: number, y: number): boolean {
