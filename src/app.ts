@@ -173,7 +173,14 @@ export async function startApp(settings: Settings): Promise<App> {
     maxDirectives: settings.queryMaxDirectives,
   });
   const costProbe =
-    models && databaseCostProbe(db.prisma, tileCache.source.id, registry!.version, (lat) => models.landscape.defaultZoom(lat));
+    models &&
+    databaseCostProbe(
+      db.prisma,
+      tileCache.source.id,
+      registry!.version,
+      (lat) => models.landscape.defaultZoom(lat),
+      (k) => models.analysis.inMemory(k),
+    );
   const modelServices = (): ModelServices => {
     if (!models) throw noModels();
     return models;

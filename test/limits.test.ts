@@ -15,6 +15,7 @@ import { RateLimits } from "../src/limits/rate-limits.js";
 import { openDatabase } from "../src/db/database.js";
 import pg from "pg";
 import { COST } from "../src/limits/query-cost.js";
+import { databaseCostProbe } from "../src/limits/limits.plugin.js";
 import { tileBBox } from "../src/tiles/tile-math.js";
 import { createTestDatabase, SERVER_URL } from "./helpers/databases.js";
 import { makeTile } from "./helpers/fixtures.js";
@@ -390,5 +391,31 @@ describe("KeyedGate", () => {
     b();
     assert.deepEqual(order, ["b", "a2", "a3"]);
     assert.deepEqual(gate.load("a"), { active: 0, waiting: 0 });
+  });
+});
+
+describe("the cost probe", () => {
+  test("a tile whose analysis is in memory is costed without a database query; others are counted in the database", async () => {
+    const queried: string[] = [];
+    const prisma = {
+      $queryRaw: async (sql: TemplateStringsArray) => {
+        queried.push(sql.join("?"));
+        return [{ imagery: 0n, analysed: 0n }];
+      },
+    } as unknown as Parameters<typeof databaseCostProbe>[0];
+    const hot = { z: 17, x: 10, y: 20 };
+    const probe = databaseCostProbe(
+      prisma,
+      "src",
+      "v1",
+      () => 17,
+      (k) => k.z === hot.z && k.x === hot.x && k.y === hot.y,
+    );
+    assert.deepEqual(await probe.stored(17, 10, 10, 20, 20), { imagery: 1, analysed: 1 });
+    assert.equal(queried.length, 0, "no query for a tile in memory");
+    assert.deepEqual(await probe.stored(17, 11, 11, 20, 20), { imagery: 0, analysed: 0 });
+    assert.deepEqual(await probe.stored(17, 10, 11, 20, 20), { imagery: 0, analysed: 0 }, "a range is counted in the database");
+    assert.deepEqual(await probe.stored(17, 10, 10, 20, 20, "2020-08-31"), { imagery: 0, analysed: 0 }, "a dated layer too");
+    assert.equal(queried.length, 3);
   });
 });

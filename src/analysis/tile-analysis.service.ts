@@ -59,6 +59,11 @@ export class TileAnalysisService {
     return `${this.models.version}/${tileKeyString(k)}`;
   }
 
+  /** Whether this version's analysis of the tile is in the memory cache (a terrain-only one included). */
+  inMemory(k: TileKey): boolean {
+    return this.memory.get(this.memKey(k)) !== undefined;
+  }
+
   /** Stored results only; undefined when the tile was not analysed with `version`. */
   async stored(k: TileKey, version = this.models.version): Promise<TileAnalysis | undefined> {
     if (version === this.models.version) {

@@ -16,6 +16,7 @@ import { GroundviewError } from "../errors/errors.js";
 import type { Charge, Client, RateLimits } from "./rate-limits.js";
 import { rateLimitedError } from "./rate-limits.js";
 import { type CostProbe, estimateCost } from "./query-cost.js";
+import type { TileKey } from "../tiles/tile-math.js";
 import { KeyedGate } from "../util/keyed-gate.js";
 
 /** What graphql-armor enforces (the token limit is the parser's, the cost limit ours). */
@@ -60,10 +61,14 @@ export function databaseCostProbe(
   source: string,
   modelVersion: string,
   defaultZoom: (lat: number) => number,
+  /** Whether the process holds the undated source's analysis of a tile in memory: then the probe needs no query. */
+  inMemory?: (k: TileKey) => boolean,
 ): CostProbe {
   return {
     defaultZoom,
     async stored(z, x0, x1, y0, y1, date) {
+      // A cached landscape is the common request: its one tile answered from memory costs no database round trip.
+      if (!date && x0 === x1 && y0 === y1 && inMemory?.({ z, x: x0, y: y0 })) return { imagery: 1, analysed: 1 };
       const layer = date ? layerId(source, date) : source;
       const [r] = await prisma.$queryRaw<{ imagery: bigint; analysed: bigint }[]>`
         SELECT (SELECT count(*) FROM satellite_tile WHERE source = ${layer} AND z = ${z} AND status = 'AVAILABLE'
