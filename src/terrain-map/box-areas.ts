@@ -127,6 +127,8 @@ export function boxAreas(inp: BoxAreaInput): MergedArea[] {
   const pConfSum: number[] = [];
   const pCells: number[] = [];
   const pTile: number[] = [];
+  /** The piece's cells in raster columns and rows (inclusive). */
+  const pBox: number[] = [];
   for (let ty = y0; ty <= y1; ty++)
     for (let tx = x0; tx <= x1; tx++) {
       const g = grids.get(tileKeyString({ z, x: tx, y: ty }));
@@ -147,6 +149,7 @@ export function boxAreas(inp: BoxAreaInput): MergedArea[] {
         pConfSum.push(p.confSum);
         pCells.push(p.cells.length);
         pTile.push((ty - y0) * tw + (tx - x0));
+        pBox.push(ox + p.cx0 * f, ox + (p.cx1 + 1) * f - 1, oy + p.cy0 * f, oy + (p.cy1 + 1) * f - 1);
         for (const i of p.cells) {
           const cx = (i % g.cells) * f;
           const cy = Math.floor(i / g.cells) * f;
@@ -179,10 +182,13 @@ export function boxAreas(inp: BoxAreaInput): MergedArea[] {
   const rowQ = Float64Array.from({ length: H }, (_, j) => (RAD * A * A * (1 - E2) * (authalicQ(vLat(j)) - authalicQ(vLat(j + 1)))) / 2);
 
   // Clusters (8-connected cells of one terrain) and, inside the box, polygons (4-connected
-  // cells of one cluster): union-find over the raster, one pass each, no per-cell closures.
+  // cells of one cluster), by union-find. A piece is 4-connected already, so clusters join
+  // pieces, and so do polygons except where the box cuts a piece (its cells inside the box need
+  // not be connected there): those cells join one by one. Nodes 0..nP-1 are pieces, nP + i cell i.
   const N = W * H;
-  const parent = new Int32Array(N);
-  for (let i = 0; i < N; i++) parent[i] = i;
+  const nP = pCells.length;
+  const parent = new Int32Array(nP + N);
+  for (let i = 0; i < nP + N; i++) parent[i] = i;
   const find = (i: number) => {
     while (parent[i] !== i) i = parent[i] = parent[parent[i]];
     return i;
@@ -197,28 +203,23 @@ export function boxAreas(inp: BoxAreaInput): MergedArea[] {
       const i = y * W + x;
       const t = label[i];
       if (t === 255) continue;
-      if (x > 0 && label[i - 1] === t) union(i, i - 1);
-      if (y > 0) {
-        const u = i - W;
-        if (label[u] === t) union(i, u);
-        if (x > 0 && label[u - 1] === t) union(i, u - 1);
-        if (x < W - 1 && label[u + 1] === t) union(i, u + 1);
+      const p = pieceOf[i];
+      if (x < W - 1 && label[i + 1] === t && pieceOf[i + 1] !== p) union(p, pieceOf[i + 1]);
+      if (y < H - 1) {
+        const d = i + W;
+        if (label[d] === t && pieceOf[d] !== p) union(p, pieceOf[d]);
+        if (x > 0 && label[d - 1] === t && pieceOf[d - 1] !== p) union(p, pieceOf[d - 1]);
+        if (x < W - 1 && label[d + 1] === t && pieceOf[d + 1] !== p) union(p, pieceOf[d + 1]);
       }
     }
-  const cluster = new Int32Array(N).fill(-1);
-  for (let i = 0; i < N; i++) if (label[i] !== 255) cluster[i] = find(i);
-  // Cluster statistics from its pieces (each counted once) and their tiles.
-  const pieceCluster = new Int32Array(pCells.length).fill(-1);
-  const confSum = new Float64Array(N);
-  const cellSum = new Float64Array(N);
-  const tileCount = new Int32Array(N);
+  // Cluster statistics from its pieces and their tiles; a cell's cluster is its piece's root.
+  const clusterOf = new Int32Array(nP);
+  const confSum = new Float64Array(nP);
+  const cellSum = new Float64Array(nP);
+  const tileCount = new Int32Array(nP);
   const tileSeen = new Int32Array(tw * (y1 - y0 + 1)).fill(-1);
-  for (let i = 0; i < N; i++) {
-    const c = cluster[i];
-    if (c < 0) continue;
-    const p = pieceOf[i];
-    if (pieceCluster[p] === c) continue;
-    pieceCluster[p] = c;
+  for (let p = 0; p < nP; p++) {
+    const c = (clusterOf[p] = find(p));
     confSum[c] += pConfSum[p];
     cellSum[c] += pCells[p];
     if (tileSeen[pTile[p]] !== c) {
@@ -226,55 +227,64 @@ export function boxAreas(inp: BoxAreaInput): MergedArea[] {
       tileCount[c]++;
     }
   }
+  const cluster = new Int32Array(N).fill(-1);
+  for (let i = 0; i < N; i++) if (label[i] !== 255) cluster[i] = clusterOf[pieceOf[i]];
   // Polygons: the cells the box cuts, 4-connected within a cluster.
-  for (let i = 0; i < N; i++) parent[i] = i;
+  for (let i = 0; i < nP; i++) parent[i] = i;
+  const cut = new Uint8Array(nP);
+  for (let p = 0; p < nP; p++)
+    cut[p] = pBox[4 * p] < ci0 || pBox[4 * p + 1] > ci1 || pBox[4 * p + 2] < cj0 || pBox[4 * p + 3] > cj1 ? 1 : 0;
+  const node = (i: number) => (cut[pieceOf[i]] ? nP + i : pieceOf[i]);
   for (let y = cj0; y <= cj1; y++)
     for (let x = ci0; x <= ci1; x++) {
       const i = y * W + x;
       const c = cluster[i];
       if (c < 0) continue;
-      if (x > ci0 && cluster[i - 1] === c) union(i, i - 1);
-      if (y > cj0 && cluster[i - W] === c) union(i, i - W);
+      const p = pieceOf[i];
+      if (x < ci1 && cluster[i + 1] === c && (pieceOf[i + 1] !== p || cut[p])) union(node(i), node(i + 1));
+      if (y < cj1 && cluster[i + W] === c && (pieceOf[i + W] !== p || cut[p])) union(node(i), node(i + W));
     }
   // Each polygon's cells, grouped by root (a counting sort), and its area.
-  const count = new Int32Array(N);
-  const area = new Float64Array(N);
+  const count = new Int32Array(nP + N);
+  const area = new Float64Array(nP + N);
+  const poly = new Int32Array(N).fill(-1); // a cell's polygon (its root node), inside the box
   const roots: number[] = [];
   for (let y = cj0; y <= cj1; y++)
     for (let x = ci0; x <= ci1; x++) {
       const i = y * W + x;
       if (cluster[i] < 0) continue;
-      const r = (parent[i] = find(i)); // flattened: a cell's root is parent[i] from here on
+      const r = find(node(i));
+      poly[i] = r;
       if (count[r]++ === 0) roots.push(r);
       area[r] += (colLon[x + 1] - colLon[x]) * rowQ[y];
     }
-  const offset = new Int32Array(N);
+  const offset = new Int32Array(nP + N);
   let o = 0;
   for (const r of roots) {
     offset[r] = o;
     o += count[r];
   }
   const cellsOf = new Int32Array(o);
-  const fill = new Int32Array(N);
+  const fill = new Int32Array(nP + N);
   for (let y = cj0; y <= cj1; y++)
     for (let x = ci0; x <= ci1; x++) {
       const i = y * W + x;
       if (cluster[i] < 0) continue;
-      const r = parent[i];
+      const r = poly[i];
       cellsOf[offset[r] + fill[r]++] = i;
     }
 
   const out: MergedArea[] = [];
   for (const r of roots) {
     if (!(area[r] > 0) || area[r] < inp.minAreaSqm) continue;
-    const c = cluster[r];
-    const member = (x: number, y: number) =>
-      x >= ci0 && x <= ci1 && y >= cj0 && y <= cj1 && cluster[y * W + x] >= 0 && parent[y * W + x] === r;
+    const first = cellsOf[offset[r]];
+    const c = cluster[first];
+    const member = (x: number, y: number) => x >= ci0 && x <= ci1 && y >= cj0 && y <= cj1 && poly[y * W + x] === r;
     const polygons = cellOutlines(cellsOf.subarray(offset[r], offset[r] + count[r]), W, member).map((rings) =>
       rings.map((ring) => straightRuns(ring).map(([x, y]) => [lonOut[x], latOut[y]])),
     );
     out.push({
-      terrain: classes[label[r]],
+      terrain: classes[label[first]],
       // One outer ring a 4-connected set (a pinch makes a hole touch it at a point); kept general.
       geometry: polygons.length === 1 ? { type: "Polygon", coordinates: polygons[0] } : { type: "MultiPolygon", coordinates: polygons },
       areaSqm: area[r],
