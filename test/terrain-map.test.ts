@@ -67,6 +67,19 @@ for (const mode of MODES) {
       await db?.drop();
     });
 
+    test("what reads stored pieces waits for the rows a box's terrainFilter left to be written", async () => {
+      const models = app.models!;
+      const b = tileBoundsGeometry({ z: Z, x: X0 + 5, y: Y0 }).coordinates[0];
+      const bbox = { west: b[0][0] + 1e-7, south: b[0][1] + 1e-7, east: b[1][0] - 1e-7, north: b[2][1] - 1e-7 };
+      const region = await models.terrainMap.region({ bbox, zoom: Z });
+      const stats = await models.terrainMap.analyseTiles(region.keys, { writeBehind: true });
+      assert.equal(stats.tilesComputed, 1, "computed now, its row not yet written");
+      // No await in between: the row is still queued (the writer coalesces for a few milliseconds).
+      const summary = await models.terrainMap.summary(region);
+      const sum = summary.terrains.reduce((a, t) => a + t.areaSqm, 0);
+      assert.ok(sum > 0.99 * summary.clipAreaSqm, `the summary sees the tile's pieces (${sum} of ${summary.clipAreaSqm} m²)`);
+    });
+
     test("terrainSummary of a drawn polygon: the terrains' areas add up to its area, shares to 1", async () => {
       const r = await gql(app, SUMMARY, { area: PARCEL });
       assert.equal(r.body.errors, undefined, JSON.stringify(r.body.errors));

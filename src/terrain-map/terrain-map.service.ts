@@ -123,12 +123,13 @@ export class TerrainMapService {
       });
     }
     await this.ready;
-    await this.analysis.flush();
+    await this.analysis.flush(); // as in summary()
     return this.store.areas(region.scope, region.area.json, terrains, minConfidence, minAreaSqm);
   }
 
   async summary(region: Region): Promise<{ clipAreaSqm: number; terrains: TerrainShare[] }> {
     await this.ready;
+    await this.analysis.flush(); // pieces a box's terrainFilter computed may still be on their way
     return this.store.summary(region.scope, region.area.json);
   }
 
@@ -140,6 +141,7 @@ export class TerrainMapService {
     y: number,
   ): Promise<{ mvt: Uint8Array } | { features: Awaited<ReturnType<TerrainMapStore["mergedFeatures"]>> }> {
     await this.ready;
+    await this.analysis.flush(); // as in summary()
     this.mvtInDatabase ??= this.store.canEncodeMvt();
     if (await this.mvtInDatabase) return { mvt: await this.store.mvt(scope, z, x, y) };
     return { features: await this.store.mergedFeatures(scope, z, x, y) };
@@ -165,7 +167,8 @@ export class TerrainMapService {
       grids.set(id, v.analysis.grid);
       if (!v.cached) computed++;
     }
-    if (computed && !opts.writeBehind) await this.analysis.flush();
+    // Also when nothing was computed here: a box's terrainFilter may have computed these tiles and left their rows to be written.
+    if (!opts.writeBehind) await this.analysis.flush();
     return { tilesAnalysed: results.size, tilesComputed: computed, grids };
   }
 }
