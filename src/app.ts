@@ -81,6 +81,8 @@ export interface App {
   readonly apiKeys: ApiKeyStore;
   /** The bundled sample area, when it was loaded under the default source. */
   readonly sampleArea?: SampleLoadReport;
+  /** Resolves once every computed analysis row, of every imagery layer, has been written (they are written behind the answers). */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -288,6 +290,10 @@ export async function startApp(settings: Settings): Promise<App> {
     metrics,
     apiKeys,
     sampleArea,
+    flush: async () => {
+      await models?.analysis.flush();
+      await imagery.flush();
+    },
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

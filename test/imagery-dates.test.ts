@@ -221,6 +221,7 @@ for (const mode of MODES) {
       const undated = (await gql(app, q, {})).body.data.landscape;
       assert.equal(undated.imageryDate, late, "no date: the latest date covering the point");
       assert.equal(undated.cached, true);
+      await app.flush(); // rows are written behind the answers
       const rows = await app.db.prisma.tileAnalysis.findMany({ where: { z: 15 }, select: { source: true } });
       assert.deepEqual([...new Set(rows.map((r) => r.source))].sort(), [`imported@${early}`, `imported@${late}`]);
       const img = await fetch(new URL(l1.image.url, app.url));
