@@ -22,8 +22,8 @@ export class TerrainFilterService {
 
   async filter(a: TerrainFilterArgs): Promise<TerrainAreaConnection> {
     const region = await this.maps.region(a);
-    // A box is merged from the grids in memory, so the new rows are written behind the answer.
-    const stats = await this.maps.analyseTiles(region.keys, { writeBehind: !region.parcel });
+    // Rows are written behind the answer: a box is merged from the grids, and a parcel's query of the stored pieces waits for them.
+    const stats = await this.maps.analyseTiles(region.keys, { writeBehind: true });
     const merged = await this.maps.areas(region, stats, [...new Set(a.terrain)], a.minConfidence, a.minAreaSqm);
     const areas: TerrainArea[] = merged.map((m) => ({ ...m, terrain: m.terrain as Terrain }));
     areas.sort((p, q) => q.areaSqm - p.areaSqm || p.terrain.localeCompare(q.terrain) || q.meanConfidence - p.meanConfidence);

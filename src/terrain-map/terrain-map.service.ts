@@ -58,6 +58,15 @@ export class TerrainMapService {
     return this.analysis.models.manifest.models.terrainClassifier.classes;
   }
 
+  /**
+   * Before a query of the stored pieces: the store is initialised and every computed row is
+   * written (a box's terrainFilter leaves its rows to be written behind its answer).
+   */
+  private async storedPieces(): Promise<void> {
+    await this.ready;
+    await this.analysis.flush();
+  }
+
   /** The zoom the terrain classifier is served at, at a latitude. */
   defaultZoom(lat: number): number {
     return zoomForFootprint(lat, this.analysis.models.manifest.models.terrainClassifier.footprintM, this.analysis.tiles.source.zoom);
@@ -122,14 +131,12 @@ export class TerrainMapService {
         minAreaSqm,
       });
     }
-    await this.ready;
-    await this.analysis.flush(); // as in summary()
+    await this.storedPieces();
     return this.store.areas(region.scope, region.area.json, terrains, minConfidence, minAreaSqm);
   }
 
   async summary(region: Region): Promise<{ clipAreaSqm: number; terrains: TerrainShare[] }> {
-    await this.ready;
-    await this.analysis.flush(); // pieces a box's terrainFilter computed may still be on their way
+    await this.storedPieces();
     return this.store.summary(region.scope, region.area.json);
   }
 
@@ -140,8 +147,7 @@ export class TerrainMapService {
     x: number,
     y: number,
   ): Promise<{ mvt: Uint8Array } | { features: Awaited<ReturnType<TerrainMapStore["mergedFeatures"]>> }> {
-    await this.ready;
-    await this.analysis.flush(); // as in summary()
+    await this.storedPieces();
     this.mvtInDatabase ??= this.store.canEncodeMvt();
     if (await this.mvtInDatabase) return { mvt: await this.store.mvt(scope, z, x, y) };
     return { features: await this.store.mergedFeatures(scope, z, x, y) };
@@ -167,7 +173,7 @@ export class TerrainMapService {
       grids.set(id, v.analysis.grid);
       if (!v.cached) computed++;
     }
-    // Also when nothing was computed here: a box's terrainFilter may have computed these tiles and left their rows to be written.
+    // Also when nothing was computed here: another request may have computed these tiles and left their rows to be written.
     if (!opts.writeBehind) await this.analysis.flush();
     return { tilesAnalysed: results.size, tilesComputed: computed, grids };
   }

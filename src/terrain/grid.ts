@@ -138,18 +138,12 @@ export function wholeTileGrid(terrain: ArrayLike<number>): TerrainGrid {
  */
 export function pieceOutlines(g: TerrainGrid): { terrain: number; cells: number; confidence: number; polygons: [number, number][][][] }[] {
   const side = g.cells;
-  const out = [];
-  for (const comp of components(g.labels, side)) {
-    const inComp = new Uint8Array(side * side);
-    let conf = 0;
-    for (const i of comp) {
-      inComp[i] = 1;
-      conf += g.confidence[i] / 255;
-    }
-    const polygons = cellOutlines(comp, side, (x, y) => x >= 0 && y >= 0 && x < side && y < side && inComp[y * side + x] === 1);
-    out.push({ terrain: g.labels[comp[0]], cells: comp.length, confidence: conf / comp.length, polygons });
-  }
-  return out;
+  return gridPieces(g).map((p) => {
+    const inPiece = new Uint8Array(side * side);
+    for (const i of p.cells) inPiece[i] = 1;
+    const polygons = cellOutlines(p.cells, side, (x, y) => x >= 0 && y >= 0 && x < side && y < side && inPiece[y * side + x] === 1);
+    return { terrain: p.terrain, cells: p.cells.length, confidence: p.confidence, polygons };
+  });
 }
 
 /** A grid's pieces (4-connected cells of one terrain, in scan order): cell indices, terrain, mean confidence (0–1). */
