@@ -1,6 +1,6 @@
 // Measures terrain maps through the running service: mean IoU over terrains between terrainFilter's
 // polygons and the truth of mosaics written by trainer/make_mosaic_tiles.py (sampled at every 16 px
-// cell centre). usage: npm run build && node scripts/measure-terrain-grid.mjs OUT_DIR
+// cell centre). usage: npm run build && [MODELS_DIR=dir] node scripts/measure-terrain-grid.mjs OUT_DIR
 import { readFileSync, mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -20,6 +20,8 @@ const app = await startApp(
     SAMPLE_AREA: "off",
     RATE_LIMIT_ANONYMOUS_PER_MINUTE: "0",
     QUERY_MAX_COST: "100000000",
+    // a candidate model set (e.g. a quantized classifier) instead of models/
+    ...(process.env.MODELS_DIR ? { MODELS_DIR: process.env.MODELS_DIR } : {}),
   }),
 );
 const n = truth.classes.length;

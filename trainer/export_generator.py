@@ -60,7 +60,7 @@ class Pipeline:
     def __init__(self, models: Path, manifest: dict):
         m = manifest["models"]
         self.t_in, self.e_in = m["terrainClassifier"]["input"], m["encoder"]["input"]
-        self.terrain = load_folded_onnx(SmallResNet(len(TERRAIN_CLASSES)), models / m["terrainClassifier"]["file"],
+        self.terrain = load_folded_onnx(SmallResNet(len(TERRAIN_CLASSES)), models / m["terrainClassifier"].get("floatFile", m["terrainClassifier"]["file"]),
                                         self.t_in["size"][0]).eval()
         self.encoder = Encoder(m["encoder"]["latentDim"])
         self.encoder.load_state_dict(torch.load(models / "torch" / "encoder.pt", map_location="cpu"))

@@ -88,6 +88,11 @@ def main(argv=None) -> int:
     manifest = read_json(models / "manifest.json")
     spec = manifest["models"]["terrainClassifier"]
     size = spec["input"]["size"][0]
+    if spec.get("floatFile"):
+        # A quantized classifier is served: the new float model replaces it (quantize_terrain.py --install again).
+        spec["file"], spec["golden"] = spec.pop("floatFile"), spec.pop("floatGolden")
+        spec.pop("quantization", None)
+        print("[grid-export] the int8 classifier is replaced by the float one: run quantize_terrain.py --install again", flush=True)
     if spec["outputs"].get("grid"):
         # Re-exporting: the head and the probabilities come from the classifier kept beside the head.
         spec["outputs"] = {"probabilities": "probabilities"}

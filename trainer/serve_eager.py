@@ -48,7 +48,7 @@ def main() -> int:
         t_spec = manifest["models"]["terrainClassifier"]
         if t_spec["input"] != enc_spec["input"]:
             raise SystemExit("serve_eager: the terrain classifier and the encoder take different inputs; not supported")
-        terrain = load_folded_onnx(SmallResNet(len(t_spec["classes"])), models / t_spec["file"], t_spec["input"]["size"][0]).eval()
+        terrain = load_folded_onnx(SmallResNet(len(t_spec["classes"])), models / t_spec.get("floatFile", t_spec["file"]), t_spec["input"]["size"][0]).eval()
     else:
         gen = Generator(d)
     gen.load_state_dict(torch.load(models / "torch" / "generator.pt", map_location="cpu"))

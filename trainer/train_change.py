@@ -82,7 +82,7 @@ def main(argv=None) -> int:
     cells = spec.get("grid", {}).get("cells", 16)
     out = runs / "change"
     out.mkdir(parents=True, exist_ok=True)
-    model = load_folded_onnx(SmallResNet(len(TERRAIN_CLASSES)), models / spec["file"], size)
+    model = load_folded_onnx(SmallResNet(len(TERRAIN_CLASSES)), models / spec.get("floatFile", spec["file"]), size)
     head = ChangeHead(model, cells=cells, width=args.width).to(device)
     if args.export:
         return export(head, out, models, manifest, spec, args)

@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     if not base.exists():
         if "grid" in spec["outputs"]:
             raise SystemExit(f"{models / spec['file']} already has a grid output and {base} is missing: put the classifier without one there")
-        shutil.copyfile(models / spec["file"], base)
+        shutil.copyfile(models / spec.get("floatFile", spec["file"]), base)
     model = load_folded_onnx(SmallResNet(len(TERRAIN_CLASSES)), base, size)
     head = GridHead(model, args.cells, len(TERRAIN_CLASSES), tune_branch=args.tune_branch).to(device)
     prior_steps = 0
