@@ -48,6 +48,31 @@ describe("exported models", () => {
     assert.ok(c.threshold > 0 && c.threshold < 1 && c.metrics.validationPairs.falseChangeShare <= c.metrics.maxFalseChangeShare);
   });
 
+  test("the served int8 terrain classifier stays close to its float source (trainer/quantize_terrain.py)", async () => {
+    const spec = manifest.models.terrainClassifier;
+    assert.ok(spec.floatFile && spec.floatGolden, "the float model it was quantized from is kept");
+    const q = spec.quantization;
+    assert.ok(q.validation.top1Agreement >= 0.99 && q.validation.gridCellAgreement >= 0.98, "measured agreement on the validation split");
+    assert.ok(q.validation.top1 >= q.validation.top1Other - 0.01, "top-1 within a point of the float model's");
+    assert.ok(
+      q.mosaics.int8.meanIoU >= 0.6 && q.mosaics.int8.meanIoU >= q.mosaics.float.meanIoU - 0.01,
+      "terrain grid IoU through the service",
+    );
+    const session = await ort.InferenceSession.create(`${MODELS}${spec.file}`, { intraOpNumThreads: 1 });
+    const golden: Golden = JSON.parse(await readFile(`${MODELS}${spec.floatGolden}`, "utf8"));
+    const g = golden.input!;
+    const out = await session.run({ [g.name]: new ort.Tensor("float32", decode(g.data), g.shape) });
+    const graphOps = (await readFile(`${MODELS}${spec.file}`)).includes("QuantizeLinear");
+    assert.ok(graphOps, "the file is a QDQ model");
+    for (const oname of ["probabilities", "grid"]) {
+      const want = decode(golden.outputs[oname].data);
+      const got = out[oname].data as Float32Array;
+      let maxDiff = 0;
+      for (let i = 0; i < want.length; i++) maxDiff = Math.max(maxDiff, Math.abs(want[i] - got[i]));
+      assert.ok(maxDiff < 0.15, `${oname}: int8 differs from the float model's golden output by ${maxDiff}`);
+    }
+  });
+
   for (const name of ["terrainClassifier", "sceneClassifier", "generator", "encoder", "changeDetector"]) {
     test(`${name}: onnxruntime-node reproduces the golden pair`, async () => {
       const spec = manifest.models[name];
