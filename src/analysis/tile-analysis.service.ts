@@ -28,6 +28,8 @@ import { AnalysisWriter } from "./analysis-writer.js";
 export type { AnalysisResult, TileAnalysis } from "./analysis.types.js";
 
 const BATCH = 16;
+/** Batches of one call in flight at once. */
+const PIPELINE = 2;
 
 export class TileAnalysisService {
   private readonly memory: MemoryLru<TileAnalysis>;
@@ -154,15 +156,26 @@ export class TileAnalysisService {
         out.set(tileKeyString(k), { analysis: a, cached: true });
       } else missing.push(k);
     }
-    for (let i = 0; i < missing.length; i += BATCH) {
-      const chunk = missing.slice(i, i + BATCH);
-      await this.gate.run(async () => {
-        const computed = complete ? await this.pipeline.full(chunk) : await this.pipeline.terrainOnly(chunk);
-        computed.forEach((a) => this.remember(a));
-        this.writer.persist(computed);
-        for (const a of computed) out.set(tileKeyString(a.key), { analysis: a, cached: false });
-      });
-    }
+    const chunks: TileKey[][] = [];
+    for (let i = 0; i < missing.length; i += BATCH) chunks.push(missing.slice(i, i + BATCH));
+    // Up to PIPELINE batches of one call at a time: while the models run one, the next one's tiles
+    // are fetched and decoded. The shared gate bounds all calls together, and a call never holds
+    // more than PIPELINE of its slots, so a large area leaves room for other requests' batches.
+    const results: TileAnalysis[][] = [];
+    let next = 0;
+    const lane = async () => {
+      while (next < chunks.length) {
+        const i = next++;
+        await this.gate.run(async () => {
+          const computed = complete ? await this.pipeline.full(chunks[i]) : await this.pipeline.terrainOnly(chunks[i]);
+          computed.forEach((a) => this.remember(a));
+          this.writer.persist(computed);
+          results[i] = computed;
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PIPELINE, chunks.length) }, lane));
+    for (const computed of results) for (const a of computed) out.set(tileKeyString(a.key), { analysis: a, cached: false });
     return out;
   }
 
