@@ -112,11 +112,10 @@ export async function startApp(settings: Settings): Promise<App> {
         retries: settings.upstreamRetries,
         retryBaseMs: settings.upstreamRetryBaseMs,
         maxBytes: settings.tileMaxBytes,
+        previewSize,
       },
       metrics,
     );
-  const tileCache = makeCache(source);
-  const tiles = new TileService(tileCache, DEFAULT_ZOOM);
   let registry: ModelRegistry | undefined;
   let modelError: string | undefined;
   try {
@@ -148,6 +147,10 @@ export async function startApp(settings: Settings): Promise<App> {
       return info ? imageryRef!.servicesOf(info)?.terrainMap : undefined;
     },
   });
+  // A fetched tile's validating decode also makes the terrain classifier's input (one decode a tile).
+  const previewSize = registry?.manifest.models.terrainClassifier.input.size[0];
+  const tileCache = makeCache(source);
+  const tiles = new TileService(tileCache, DEFAULT_ZOOM);
   const models = registry ? buildModelServices(registry, db, tileCache, metrics, settings, areaMaps) : undefined;
   const imagery = new ImageryService(
     new ImageryLayers(db.prisma, source.id),

@@ -2,6 +2,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { App } from "../src/app.js";
+import { squareRgb } from "../src/imaging/preprocess.js";
+import { inspectTileImage, InvalidTileImage } from "../src/tiles/image-check.js";
+import type { CachedTile } from "../src/tiles/tile-cache.js";
 import { createTestDatabase, MODES, skipReason, type TestDatabase } from "./helpers/databases.js";
 import { makeTile } from "./helpers/fixtures.js";
 import { type FakeUpstream, serveBytes, sleep, startUpstream } from "./helpers/tile-server.js";
@@ -118,6 +121,25 @@ for (const mode of MODES) {
       assert.match(((await r.json()) as any).error.message, /over the .*limit/);
     });
 
+    test("a fetched tile's validating decode is the models' input, handed to that fetch only", async () => {
+      up.setBehaviour(serveBytes(png));
+      const size = app.models!.analysis.models.manifest.models.terrainClassifier.input.size[0];
+      const keys = [
+        { z: 10, x: 9, y: 9 },
+        { z: 10, x: 9, y: 10 },
+      ];
+      const fetched = await app.tileCache.getMany(keys);
+      for (const k of keys) {
+        const t = fetched.get(`${k.z}/${k.x}/${k.y}`) as CachedTile;
+        assert.equal(t.preview?.size, size);
+        assert.ok(Buffer.from(t.preview!.rgb).equals(await squareRgb(t.bytes, size)), "the same pixels a decode of the stored bytes gives");
+      }
+      const again = await app.tileCache.get(keys[0]);
+      assert.equal(again.preview, undefined, "the memory cache keeps the bytes alone");
+      const stored = await app.tileCache.getMany([keys[1]]);
+      assert.equal((stored.get("10/9/10") as CachedTile).preview, undefined);
+    });
+
     test("tiles outside coverage are negatively cached", async () => {
       up.setBehaviour((_req, res) => {
         res.writeHead(404);
@@ -206,3 +228,18 @@ for (const mode of MODES) {
     });
   });
 }
+
+describe("tile image check", () => {
+  test("with a preview: one decode refuses truncated bodies and images over the pixel limit", async () => {
+    const jpeg = await makeTile("jpeg");
+    const ok = await inspectTileImage(jpeg, 1 << 24, 112);
+    assert.equal(ok.mime, "image/jpeg");
+    assert.ok(Buffer.from(ok.preview!.rgb).equals(await squareRgb(jpeg, 112)));
+    for (const cut of [0.5, 0.95]) {
+      await assert.rejects(inspectTileImage(jpeg.subarray(0, Math.floor(jpeg.length * cut)), 1 << 24, 112), InvalidTileImage);
+    }
+    await assert.rejects(inspectTileImage(jpeg, 100 * 100, 112), /over the pixel limit/);
+    await assert.rejects(inspectTileImage(jpeg, 100 * 100), /over the pixel limit/);
+    assert.equal((await inspectTileImage(jpeg, 1 << 24)).preview, undefined);
+  });
+});

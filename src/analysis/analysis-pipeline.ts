@@ -49,6 +49,8 @@ export class AnalysisPipeline {
     const [input] = await toBatches(
       tiles.map((t) => t.bytes),
       [tSpec.input],
+      undefined,
+      tiles.map((t) => t.preview),
     );
     const { probabilities: probs, grids } = await this.models.terrain(input, tiles.length);
     end();
@@ -93,6 +95,8 @@ export class AnalysisPipeline {
     const [input, encInput] = await toBatches(
       tiles.map((t) => t.bytes),
       specs,
+      undefined,
+      tiles.map((t) => t.preview),
     );
     const {
       probabilities: probs,

@@ -13,7 +13,7 @@ import { randomUUID } from "node:crypto";
 import { ErrorCode } from "../errors/error-codes.js";
 import { GroundviewError } from "../errors/errors.js";
 import type { Metrics } from "../metrics/metrics.js";
-import { checkTileImage, InvalidTileImage } from "./image-check.js";
+import { inspectTileImage, InvalidTileImage, type TilePreview } from "./image-check.js";
 import type { TileSource } from "./sources/tile-source.js";
 import { UpstreamError } from "./sources/tile-source.js";
 import { MemoryLru } from "../util/memory-lru.js";
@@ -29,6 +29,8 @@ export interface TileCacheSettings extends UpstreamPolicy {
   memoryBytes: number;
   leaseTtlMs: number;
   leasePollMs: number;
+  /** Side of the models' square input: a fetched tile's validating decode also makes it (CachedTile.preview). */
+  previewSize?: number;
 }
 
 /** A tile as served: the bytes plus what HTTP caching needs. */
@@ -43,6 +45,11 @@ export interface CachedTile {
   readonly pinned: boolean;
   /** True when served past its expiry because upstream failed. */
   readonly stale: boolean;
+  /**
+   * The models' input made by the decode that validated a just-fetched tile; only on the tile
+   * handed to the requests that fetched it (the memory cache keeps the bytes alone).
+   */
+  readonly preview?: TilePreview;
 }
 
 type Entry = { missing: true; expiresAt: Date } | { missing: false; tile: CachedTile };
@@ -121,7 +128,8 @@ export class TileCache {
   }
 
   private remember(key: TileKey, e: Entry): Entry {
-    this.memory.set(tileKeyString(key), e, e.missing ? 64 : e.tile.bytes.byteLength + 256);
+    const kept: Entry = !e.missing && e.tile.preview ? { missing: false, tile: { ...e.tile, preview: undefined } } : e;
+    this.memory.set(tileKeyString(key), kept, kept.missing ? 64 : kept.tile.bytes.byteLength + 256);
     return e;
   }
 
@@ -218,8 +226,9 @@ export class TileCache {
       };
     }
     let contentType: string;
+    let preview: TilePreview | undefined;
     try {
-      contentType = await checkTileImage(result.tile.bytes, this.settings.maxPixels);
+      ({ mime: contentType, preview } = await inspectTileImage(result.tile.bytes, this.settings.maxPixels, this.settings.previewSize));
     } catch (err) {
       this.metrics.upstreamFetches.inc({ source: src, outcome: "invalid" });
       return { entry: this.failed(key, stale, err) };
@@ -242,6 +251,7 @@ export class TileCache {
       expiresAt,
       pinned: false,
       stale: false,
+      preview,
     };
     return { entry: { missing: false, tile }, write: { kind: "available", write } };
   }
