@@ -153,6 +153,39 @@ def test_grid_training_resumes_and_the_export_adds_a_grid_output(exported):
     assert json.loads((out / "manifest.json").read_text())["models"]["terrainClassifier"]["outputs"]["grid"] == "grid"
 
 
+def test_quantize_installs_an_int8_classifier_and_a_grid_export_puts_the_float_one_back(exported, tmp_path):
+    """quantize_terrain.py --install: a QDQ model served, the float one kept; export_terrain_grid.py undoes it."""
+    sys.path.insert(0, str(TRAINER))
+    from groundview.data import make_synthetic_data
+    runs, out, _ = exported
+    data = make_synthetic_data(tmp_path / "data", per_class=8)
+    before = json.loads((out / "manifest.json").read_text())
+    float_file = before["models"]["terrainClassifier"]["file"]
+
+    def quantize():
+        return subprocess.run([sys.executable, str(TRAINER / "quantize_terrain.py"), "--install", str(out), "--data", str(data),
+                               "--mosaics", "0", "--calib-per-class", "4"], capture_output=True, text=True)
+
+    r = quantize()
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    m = json.loads((out / "manifest.json").read_text())
+    spec = m["models"]["terrainClassifier"]
+    assert spec["file"] == "terrainClassifier.int8.onnx" and spec["floatFile"] == float_file
+    assert m["version"] != before["version"] and m["history"][-1]["replacedBy"] == m["version"]
+    ops = {n.op_type for n in onnx.load(str(out / spec["file"])).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear", "Conv"} <= ops
+    q = spec["quantization"]
+    assert q["activations"] > 0 and 0 <= q["validation"]["top1Agreement"] <= 1 and 0 <= q["validation"]["gridCellAgreement"] <= 1
+    golden = json.loads((out / spec["golden"]).read_text())
+    assert golden["input"] == json.loads((out / spec["floatGolden"]).read_text())["input"]
+    assert set(golden["outputs"]) == {"probabilities", "grid"}
+    r2 = quantize()
+    assert r2.returncode != 0 and "already quantized" in r2.stderr
+    run("export_terrain_grid.py", "--runs", str(runs), "--models", str(out))
+    spec = json.loads((out / "manifest.json").read_text())["models"]["terrainClassifier"]
+    assert spec["file"] == float_file and "floatFile" not in spec and "quantization" not in spec
+
+
 def test_scripts_import_only_the_groundview_package_never_each_other():
     scripts = {p.stem for p in TRAINER.glob("*.py")}
     for p in TRAINER.glob("*.py"):
