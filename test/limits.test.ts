@@ -269,6 +269,29 @@ describe("rate limits and API keys", () => {
     assert.equal(g.body.data, undefined, "nothing was executed");
   });
 
+  test("a body refused for the rate limit is refused again, uncosted, until the window ends; another body is costed", async () => {
+    const { key } = await app.apiKeys.create("repeat", 600);
+    // 4 x 4 cold tiles cost more than the key's 600 units but less than QUERY_MAX_COST.
+    const q = `{ terrainFilter(bbox: ${box(4, 20)}, terrain: [WATER], zoom: ${Z}) { tilesAnalysed } }`;
+    const first = await post(app, q, { "x-api-key": key });
+    assert.equal(first.status, 429, JSON.stringify(first.body));
+    const cost = first.body.errors?.[0].extensions.cost;
+    assert.ok(cost > 600 && cost <= 1000, `cost ${cost}`);
+    // Another client analyses the box: costed now, the same request would be cheap.
+    const other = await app.apiKeys.create("other", 100_000);
+    assert.equal((await post(app, q, { "x-api-key": other.key })).status, 200);
+    await app.models!.analysis.flush();
+    const again = await post(app, q, { "x-api-key": key });
+    assert.equal(again.status, 429);
+    assert.equal(again.body.errors?.[0].extensions.code, "RATE_LIMITED");
+    assert.equal(again.body.errors?.[0].extensions.cost, cost, "the first refusal's cost: not parsed or costed again");
+    assert.ok(Number(again.headers.get("retry-after")) >= 1);
+    // Any other body is parsed and costed as usual: the analysed box now fits the key's minute.
+    const changed = await post(app, q.replace("{ tilesAnalysed }", "{ tilesAnalysed tilesComputed }"), { "x-api-key": key });
+    assert.equal(changed.status, 200, JSON.stringify(changed.body.errors));
+    assert.equal(changed.body.data.terrainFilter.tilesComputed, 0);
+  });
+
   test("a key with a higher quota is not limited at the anonymous rate; a revoked key is refused", async () => {
     const keys = app.apiKeys;
     const { key, info } = await keys.create("partner", 500);

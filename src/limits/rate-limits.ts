@@ -45,6 +45,8 @@ export class RateLimits {
   private readonly limiters = new Map<number, RateLimiterAbstract>();
   /** Clients whose minute this process saw used up, with when their window ends (ms epoch). */
   private readonly spentUntil = new Map<string, number>();
+  /** Per client and request body, a refusal of this window (see refusedAgain). */
+  private readonly refused = new Map<string, { until: number; cost: number; charge: Charge }>();
 
   constructor(
     private readonly opts: RateLimitOptions,
@@ -101,6 +103,34 @@ export class RateLimits {
       return undefined;
     }
     return { allowed: false, limit: client.perMinute, remaining: 0, resetSeconds: Math.max(1, Math.ceil(ms / 1000)) };
+  }
+
+  /**
+   * A request body this client was refused for in its current window: sent again before the
+   * window ends it is refused again without being parsed or costed (what is left of the minute
+   * only shrinks until then, and the refusal's Retry-After said when to come back). Undefined
+   * otherwise. The charge is the first refusal's (its remaining units are an upper bound).
+   */
+  refusedAgain(client: Client, body: string): { cost: number; charge: Charge } | undefined {
+    const r = this.refused.get(`${client.id}\n${body}`);
+    if (!r) return undefined;
+    const ms = r.until - Date.now();
+    if (ms <= 0) {
+      this.refused.delete(`${client.id}\n${body}`);
+      return undefined;
+    }
+    return { cost: r.cost, charge: { ...r.charge, resetSeconds: Math.max(1, Math.ceil(ms / 1000)) } };
+  }
+
+  /** Remembers a refused charge for refusedAgain (at most 10,000 bodies; expired ones are dropped first). */
+  rememberRefusal(client: Client, body: string, cost: number, charge: Charge): void {
+    if (charge.allowed) return;
+    const now = Date.now();
+    if (this.refused.size >= 10_000) {
+      for (const [k, r] of this.refused) if (r.until <= now) this.refused.delete(k);
+      if (this.refused.size >= 10_000) this.refused.clear();
+    }
+    this.refused.set(`${client.id}\n${body}`, { until: now + charge.resetSeconds * 1000, cost, charge });
   }
 
   private markSpent(id: string, msBeforeNext: number): void {
