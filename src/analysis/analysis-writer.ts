@@ -10,12 +10,16 @@ import type { TileAnalysis } from "./analysis.types.js";
 
 /** How long computed rows wait to be written together. */
 const WRITE_COALESCE_MS = 5;
+/** Rows held back at most while a call holds the writes. */
+const HOLD_MAX_ROWS = 1000;
 
 export class AnalysisWriter {
   private queued: TileAnalysis[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   /** Rows computed but not yet written. */
   private readonly pendingWrites = new Set<Promise<void>>();
+  /** Calls computing many batches that asked the writes to wait for them (hold). */
+  private holds = 0;
 
   constructor(
     private readonly store: AnalysisStore,
@@ -34,10 +38,25 @@ export class AnalysisWriter {
     }
   }
 
-  /** Queues rows; they go out together after WRITE_COALESCE_MS. */
+  /**
+   * Holds queued rows back until the returned release is called (by the last holder), so that a
+   * call computing many batches does not share the CPU with its own writes; rows are still
+   * written at HOLD_MAX_ROWS, and flush() writes at once.
+   */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.holds === 0 && this.queued.length && !this.flushTimer) this.flushTimer = setTimeout(() => this.writeQueued(), 0);
+    };
+  }
+
+  /** Queues rows; they go out together after WRITE_COALESCE_MS (or when the holds end). */
   persist(results: TileAnalysis[]): void {
     this.queued.push(...results);
-    if (this.flushTimer) return;
+    if (this.flushTimer || (this.holds && this.queued.length < HOLD_MAX_ROWS)) return;
     this.flushTimer = setTimeout(() => this.writeQueued(), WRITE_COALESCE_MS);
   }
 

@@ -174,7 +174,13 @@ export class TileAnalysisService {
         });
       }
     };
-    await Promise.all(Array.from({ length: Math.min(PIPELINE, chunks.length) }, lane));
+    // The rows of a many-batch call are written once it is done (they are served from memory meanwhile).
+    const release = chunks.length > 1 ? this.writer.hold() : undefined;
+    try {
+      await Promise.all(Array.from({ length: Math.min(PIPELINE, chunks.length) }, lane));
+    } finally {
+      release?.();
+    }
     for (const computed of results) for (const a of computed) out.set(tileKeyString(a.key), { analysis: a, cached: false });
     return out;
   }
