@@ -152,6 +152,15 @@ def build_qdq(model, ranges: dict, how: str):
                 n.input[i] = rename[name]
     # weights and biases of the quantized convs
     dropped = set()
+
+    def constant_dq(name: str, q: np.ndarray, scale: np.ndarray) -> str:
+        """Replaces initializer `name` by its quantized values `q` (per output channel) and a DequantizeLinear; returns its output."""
+        new_inits.extend([numpy_helper.from_array(q, f"{name}_q"), numpy_helper.from_array(scale, f"{name}_scale"),
+                          numpy_helper.from_array(np.zeros(len(scale), q.dtype), f"{name}_zp")])
+        new_nodes.append((None, [helper.make_node("DequantizeLinear", [f"{name}_q", f"{name}_scale", f"{name}_zp"],
+                                                  [f"{name}_dq"], name=f"{name}_DQ", axis=0)]))
+        dropped.add(name)
+        return f"{name}_dq"
     for n in g.node:
         if n.op_type != "Conv" or n.name in float_convs:
             continue
@@ -164,26 +173,11 @@ def build_qdq(model, ranges: dict, how: str):
         amax = np.abs(w.reshape(oc, -1)).max(axis=1)
         w_scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
         wq = np.clip(np.round(w / w_scale.reshape(-1, 1, 1, 1)), -127, 127).astype(np.int8)
-        base = n.input[1]
-        new_inits += [numpy_helper.from_array(wq, f"{base}_q"),
-                      numpy_helper.from_array(w_scale, f"{base}_wscale"),
-                      numpy_helper.from_array(np.zeros(oc, np.int8), f"{base}_wzp")]
-        new_nodes.append((None, [helper.make_node("DequantizeLinear", [f"{base}_q", f"{base}_wscale", f"{base}_wzp"],
-                                                  [f"{base}_wdq"], name=f"{base}_WDQ", axis=0)]))
-        dropped.add(base)
-        n.input[1] = f"{base}_wdq"
+        n.input[1] = constant_dq(n.input[1], wq, w_scale)
         if len(n.input) > 2 and n.input[2]:
             b = numpy_helper.to_array(init[n.input[2]]).astype(np.float64)
             b_scale = (w_scale.astype(np.float64) * act_scale[x]).astype(np.float32)
-            bq = np.round(b / b_scale).astype(np.int32)
-            bb = n.input[2]
-            new_inits += [numpy_helper.from_array(bq, f"{bb}_q"),
-                          numpy_helper.from_array(b_scale, f"{bb}_bscale"),
-                          numpy_helper.from_array(np.zeros(oc, np.int32), f"{bb}_bzp")]
-            new_nodes.append((None, [helper.make_node("DequantizeLinear", [f"{bb}_q", f"{bb}_bscale", f"{bb}_bzp"],
-                                                      [f"{bb}_bdq"], name=f"{bb}_BDQ", axis=0)]))
-            dropped.add(bb)
-            n.input[2] = f"{bb}_bdq"
+            n.input[2] = constant_dq(n.input[2], np.round(b / b_scale).astype(np.int32), b_scale)
     # topological order: weight DQs first, each activation's Q/DQ right after its producer
     producers = {o: i for i, n in enumerate(g.node) for o in n.output}
     after: dict[int, list] = {}

@@ -158,6 +158,9 @@ def test_quantize_installs_an_int8_classifier_and_a_grid_export_puts_the_float_o
     sys.path.insert(0, str(TRAINER))
     from groundview.data import make_synthetic_data
     runs, out, _ = exported
+    if not (runs / "terrain_grid" / "head.pt").exists():  # run alone (-k): the classifier gets its grid first
+        run("train_terrain_grid.py", "--runs", str(runs), "--models", str(out))
+        run("export_terrain_grid.py", "--runs", str(runs), "--models", str(out))
     data = make_synthetic_data(tmp_path / "data", per_class=8)
     before = json.loads((out / "manifest.json").read_text())
     float_file = before["models"]["terrainClassifier"]["file"]
