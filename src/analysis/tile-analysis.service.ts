@@ -166,12 +166,17 @@ export class TileAnalysisService {
     const lane = async () => {
       while (next < chunks.length) {
         const i = next++;
-        await this.gate.run(async () => {
-          const computed = complete ? await this.pipeline.full(chunks[i]) : await this.pipeline.terrainOnly(chunks[i]);
-          computed.forEach((a) => this.remember(a));
-          this.writer.persist(computed);
-          results[i] = computed;
-        });
+        try {
+          await this.gate.run(async () => {
+            const computed = complete ? await this.pipeline.full(chunks[i]) : await this.pipeline.terrainOnly(chunks[i]);
+            computed.forEach((a) => this.remember(a));
+            this.writer.persist(computed);
+            results[i] = computed;
+          });
+        } catch (err) {
+          next = chunks.length; // the call fails: the other lane starts no further batch
+          throw err;
+        }
       }
     };
     // The rows of a many-batch call are written once it is done (they are served from memory meanwhile).
