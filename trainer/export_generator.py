@@ -210,7 +210,7 @@ def main(argv=None) -> int:
     version = args.version or f"{dt.date.today().isoformat()}-{hasher.hexdigest()[:8]}"
     new_imgs = generate(gen, probs, lats, keys, version)
     results = {"new": measure(new_imgs, tile_terrain, tile_id, real, train_u8, judge, args.seed)}
-    print(f"[export-gen] new: {json.dumps({k: v for k, v in results['new'].items() if not isinstance(v, dict)})}", flush=True)
+    print(f"[export-gen] new: {json.dumps({k: v for k, v in results['new'].items() if not isinstance(v, dict) or k == 'memorisation'})}", flush=True)
     if not manifest["models"]["generator"].get("inputs"):
         old = Generator(manifest["models"]["generator"]["latentDim"])
         old.load_state_dict(torch.load(models / "torch" / "generator.pt", map_location="cpu"))

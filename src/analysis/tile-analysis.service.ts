@@ -163,20 +163,14 @@ export class TileAnalysisService {
     // more than PIPELINE of its slots, so a large area leaves room for other requests' batches.
     const results: TileAnalysis[][] = [];
     let next = 0;
+    const stop = (err: unknown): never => {
+      next = chunks.length; // the call fails: the other lane starts no further batch
+      throw err;
+    };
     const lane = async () => {
       while (next < chunks.length) {
         const i = next++;
-        try {
-          await this.gate.run(async () => {
-            const computed = complete ? await this.pipeline.full(chunks[i]) : await this.pipeline.terrainOnly(chunks[i]);
-            computed.forEach((a) => this.remember(a));
-            this.writer.persist(computed);
-            results[i] = computed;
-          });
-        } catch (err) {
-          next = chunks.length; // the call fails: the other lane starts no further batch
-          throw err;
-        }
+        results[i] = await this.gate.run(() => this.computeBatch(chunks[i], complete)).catch(stop);
       }
     };
     // The rows of a many-batch call are written once it is done (they are served from memory meanwhile).
@@ -188,6 +182,14 @@ export class TileAnalysisService {
     }
     for (const computed of results) for (const a of computed) out.set(tileKeyString(a.key), { analysis: a, cached: false });
     return out;
+  }
+
+  /** One batch computed, remembered and queued for writing. */
+  private async computeBatch(keys: TileKey[], complete: boolean): Promise<TileAnalysis[]> {
+    const computed = complete ? await this.pipeline.full(keys) : await this.pipeline.terrainOnly(keys);
+    computed.forEach((a) => this.remember(a));
+    this.writer.persist(computed);
+    return computed;
   }
 
   private remember(a: TileAnalysis): void {

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type ApolloServer, HeaderMap } from "@apollo/server";
 import type { GraphQLContext } from "../graphql/context.js";
@@ -57,8 +56,8 @@ export async function serveGraphQL(
     if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
   }
   let body: unknown = undefined;
-  /** A digest of a JSON body, for refusing a body refused this minute again without parsing it. */
-  let bodyDigest: string | undefined;
+  /** A JSON body as sent, for refusing a body refused this minute again without parsing it. */
+  let jsonBody: string | undefined;
   const multipart = (headers.get("content-type") ?? "").startsWith("multipart/form-data");
   if (req.method === "POST" && multipart) {
     // Apollo's CSRF prevention still applies: multipart is a "simple" content type, so
@@ -87,8 +86,8 @@ export async function serveGraphQL(
       return sendGraphQLError(res, 413, ErrorCode.PAYLOAD_TOO_LARGE, `request body over ${MAX_JSON_BODY_BYTES} bytes`);
     }
     if ((headers.get("content-type") ?? "").includes("application/json")) {
-      bodyDigest = createHash("sha256").update(raw).digest("base64");
-      const again = rateLimits.refusedAgain(limits.client, bodyDigest);
+      jsonBody = raw;
+      const again = rateLimits.refusedAgain(limits.client, raw);
       if (again) {
         const e = rateLimitedError(again.charge, again.cost);
         for (const [k, v] of Object.entries(rateLimitHeaders(again.charge))) res.setHeader(k, v);
@@ -115,8 +114,8 @@ export async function serveGraphQL(
   });
   // Refusals before execution (cost, rate limit) set their own status; the charge sets the RateLimit headers.
   const status = limits.status ?? result.status ?? 200;
-  if (status === 429 && bodyDigest && limits.charge && limits.cost !== undefined) {
-    rateLimits.rememberRefusal(limits.client, bodyDigest, limits.cost, limits.charge);
+  if (jsonBody !== undefined && limits.charge && limits.cost !== undefined) {
+    rateLimits.rememberRefusal(limits.client, jsonBody, limits.cost, limits.charge);
   }
   const out: Record<string, string> = {};
   for (const [k, v] of result.headers) out[k] = v;

@@ -7,6 +7,7 @@
  * embedded mode (one process per store). GraphQL is charged its estimated cost before it runs,
  * tile and landscape GETs a fixed cost each.
  */
+import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type pg from "pg";
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from "rate-limiter-flexible";
@@ -45,8 +46,8 @@ export class RateLimits {
   private readonly limiters = new Map<number, RateLimiterAbstract>();
   /** Clients whose minute this process saw used up, with when their window ends (ms epoch). */
   private readonly spentUntil = new Map<string, number>();
-  /** Per client and request body, a refusal of this window (see refusedAgain). */
-  private readonly refused = new Map<string, { until: number; cost: number; charge: Charge }>();
+  /** Per client, per digest of a request body, a refusal of this window (see refusedAgain). */
+  private readonly refused = new Map<string, Map<string, { until: number; cost: number; charge: Charge }>>();
 
   constructor(
     private readonly opts: RateLimitOptions,
@@ -109,28 +110,38 @@ export class RateLimits {
    * A request body this client was refused for in its current window: sent again before the
    * window ends it is refused again without being parsed or costed (what is left of the minute
    * only shrinks until then, and the refusal's Retry-After said when to come back). Undefined
-   * otherwise. The charge is the first refusal's (its remaining units are an upper bound).
+   * otherwise. The charge is the first refusal's (its remaining units are an upper bound). Only
+   * a client with refusals on record has its body digested.
    */
   refusedAgain(client: Client, body: string): { cost: number; charge: Charge } | undefined {
-    const r = this.refused.get(`${client.id}\n${body}`);
+    const bodies = this.refused.get(client.id);
+    if (!bodies) return undefined;
+    const digest = bodyDigest(body);
+    const r = bodies.get(digest);
     if (!r) return undefined;
     const ms = r.until - Date.now();
     if (ms <= 0) {
-      this.refused.delete(`${client.id}\n${body}`);
+      bodies.delete(digest);
+      if (!bodies.size) this.refused.delete(client.id);
       return undefined;
     }
     return { cost: r.cost, charge: { ...r.charge, resetSeconds: Math.max(1, Math.ceil(ms / 1000)) } };
   }
 
-  /** Remembers a refused charge for refusedAgain (at most 10,000 bodies; expired ones are dropped first). */
+  /** Remembers a refused charge for refusedAgain (at most 10,000 clients and 1,000 bodies each; expired ones are dropped first). */
   rememberRefusal(client: Client, body: string, cost: number, charge: Charge): void {
     if (charge.allowed) return;
     const now = Date.now();
-    if (this.refused.size >= 10_000) {
-      for (const [k, r] of this.refused) if (r.until <= now) this.refused.delete(k);
+    let bodies = this.refused.get(client.id);
+    if (!bodies) {
       if (this.refused.size >= 10_000) this.refused.clear();
+      this.refused.set(client.id, (bodies = new Map()));
     }
-    this.refused.set(`${client.id}\n${body}`, { until: now + charge.resetSeconds * 1000, cost, charge });
+    if (bodies.size >= 1_000) {
+      for (const [k, r] of bodies) if (r.until <= now) bodies.delete(k);
+      if (bodies.size >= 1_000) bodies.clear();
+    }
+    bodies.set(bodyDigest(body), { until: now + charge.resetSeconds * 1000, cost, charge });
   }
 
   private markSpent(id: string, msBeforeNext: number): void {
@@ -160,6 +171,10 @@ export class RateLimits {
     }
     return l;
   }
+}
+
+function bodyDigest(body: string): string {
+  return createHash("sha256").update(body).digest("base64");
 }
 
 /** The IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers) and, when refused, Retry-After. */
